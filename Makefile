@@ -1,0 +1,55 @@
+# The book's commands. `make book` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+LIB := $(shell find lib/companion -name '*.py')
+BOOK_SOURCES := $(wildcard book/*.md book/*.bib) _config.yml _toc.yml
+FULL_RESULTS := $(shell find results/full -type f 2>/dev/null)
+PROFILE ?= quick
+DEVICE ?= auto
+SEED ?= 0
+CHAPTERS ?=
+
+# A kernel that inherits MPLBACKEND=Agg silently drops every inline figure.
+unexport MPLBACKEND
+
+.PHONY: setup book test lint references reproduce clean
+
+setup: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[book]"
+	touch $@
+
+# jupyter-cache keys only on a notebook's code: a change in lib/ (or in the environment) must
+# invalidate the cached executions and the parsed pages, or the book shows stale outputs.
+_build/.lib-stamp: $(LIB) $(INSTALLED)
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	mkdir -p _build && touch $@
+
+_build/.book-stamp: _build/.lib-stamp $(BOOK_SOURCES) $(FULL_RESULTS)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	touch $@
+
+book: _build/.book-stamp
+	@echo "book: _build/html/index.html"
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check lib tests
+
+test: book lint
+	$(BIN)/pytest tests --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 600
+
+references: $(INSTALLED)
+	$(BIN)/python -m companion.reproduce --profile quick --device cpu --out tests/notebooks
+
+reproduce: $(INSTALLED)
+	$(BIN)/python -m companion.reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
+		$(if $(CHAPTERS),--chapters $(CHAPTERS))
+
+clean:
+	rm -rf _build results/quick

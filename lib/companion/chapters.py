@@ -1,0 +1,63 @@
+"""The book's chapters: which papers they cover, and which are written (a MyST notebook in `book/`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion.paths import project_root
+from companion.runtime import ConfigError
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One paper of the book: its slug (file name), short title, part and number in the list of abstracts."""
+
+    slug: str
+    title: str
+    part: str
+    abstract: int
+
+
+PLANNED = (
+    Chapter("sgd-vs-gd", "SGD vs GD: high noise and low rank", "I", 7),
+    Chapter("canonical-representation", "The Canonical Representation Hypothesis", "I", 3),
+    Chapter("low-rank-bounds", "Generalization bounds for networks with low-rank layers", "II", 1),
+    Chapter("sparse-norm-bounds", "Norm-based bounds for sparse and convolutional networks", "II", 8),
+    Chapter("compositional-sparsity", "Compositional sparsity", "III", 6),
+    Chapter("agop-hyperbf", "AGOP vs gradient descent in HyperBF networks", "III", 5),
+    Chapter("hyperbf-transformer", "A homogeneous transformer of HyperBF units", "III", 9),
+    Chapter("decision-trees-lm", "Auto-regressive decision trees for language modeling", "III", 4),
+    Chapter("bio-circuit", "Self-assembly of a biologically plausible learning circuit", "IV", 2),
+    Chapter("system-identification", "System identification of neural systems", "IV", 10),
+)
+
+
+def book_dir() -> Path:
+    """The folder of the chapter sources."""
+    root = project_root()
+    if root is None:
+        raise ConfigError("the book's sources are not here: run this from a checkout of the book (with _toc.yml)")
+    return root / "book"
+
+
+def is_notebook(path: Path) -> bool:
+    """True when a Markdown file is a jupytext MyST notebook (it has a kernelspec in its front matter)."""
+    head = path.read_text(encoding="utf-8")[:2000]
+    return head.startswith("---") and "format_name: myst" in head and "kernelspec:" in head
+
+
+def available() -> list[str]:
+    """Slugs of the chapters that exist, in the book's order."""
+    written = {p.stem for p in book_dir().glob("*.md") if is_notebook(p)}
+    return [c.slug for c in PLANNED if c.slug in written]
+
+
+def source(slug: str) -> Path:
+    """The MyST source of a written chapter; an unknown or unwritten one is a ConfigError listing the valid ones."""
+    names = available()
+    if slug not in names:
+        planned = {c.slug for c in PLANNED}
+        why = "is planned but not written yet" if slug in planned else "is not a chapter of this book"
+        raise ConfigError(f"chapter {slug!r} {why}; available chapters: {', '.join(names) or 'none'}")
+    return book_dir() / f"{slug}.md"

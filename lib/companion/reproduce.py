@@ -1,0 +1,135 @@
+"""Re-execute chapters with papermill: `python -m companion.reproduce --profile full --device cuda`.
+
+Each chapter's MyST source is read with jupytext and executed with the given parameters. Result
+files go to a staging folder first and replace `results/<profile>/<chapter>/seed-<seed>/` only when
+the chapter ran to its end, so a failed run leaves earlier (committed) results untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from companion import chapters
+from companion.paths import results_root, run_dir
+from companion.runtime import DEVICES, PROFILES, ConfigError, check_profile, resolve_device
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m companion.reproduce", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
+    parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)} (default auto)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--chapters", default="", help="comma-separated chapter names (default: all written)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for the executed notebooks (default _build/reproduce/<profile>)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
+    return parser.parse_args(argv)
+
+
+def select_chapters(spec: str) -> list[str]:
+    """The chapters named in a comma-separated list (all written ones when empty); unknown names are errors."""
+    names = [s.strip() for s in spec.split(",") if s.strip()] or chapters.available()
+    for name in names:
+        chapters.source(name)  # raises ConfigError listing the valid chapters
+    return names
+
+
+def strip_timings(notebook: dict) -> dict:
+    """Drop papermill's per-cell timestamps so regenerated reference notebooks diff cleanly."""
+    for cell in notebook.get("cells", []):
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    notebook.get("metadata", {}).pop("papermill", None)
+    return notebook
+
+
+def claims_summary(folder: Path) -> str:
+    path = folder / "claims.json"
+    if not path.exists():
+        return "no claims"
+    records = json.loads(path.read_text())
+    return f"{sum(r['passed'] for r in records)}/{len(records)}"
+
+
+def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, timeout: int) -> tuple[float, str]:
+    """Run one chapter; on success write `<out>/<name>.ipynb`, move its results into place and return
+    (seconds, claims passed). On failure raise, leaving `out` and the results folder as they were."""
+    import jupytext
+    import nbformat
+    import papermill
+
+    final_root = results_root()
+    with tempfile.TemporaryDirectory(prefix=f"companion-{name}-") as tmp:
+        staging = Path(tmp) / "results"
+        source = Path(tmp) / f"{name}.ipynb"
+        executed = Path(tmp) / f"{name}.executed.ipynb"
+        nbformat.write(jupytext.read(chapters.source(name), fmt="myst"), source)
+        env = {"COMPANION_RESULTS_DIR": str(staging)}
+        saved = {key: os.environ.get(key) for key in (*env, "MPLBACKEND")}
+        os.environ.update(env)
+        os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend would drop every inline figure
+        start = time.perf_counter()
+        try:
+            parameters = {"profile": profile, "seed": seed, "device": device}
+            papermill.execute_notebook(source, executed, parameters=parameters, cwd=str(chapters.book_dir()),
+                                       kernel_name="python3", language="python", progress_bar=True,
+                                       execution_timeout=timeout)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        seconds = time.perf_counter() - start
+        out.mkdir(parents=True, exist_ok=True)
+        notebook = strip_timings(json.loads(executed.read_text()))
+        (out / f"{name}.ipynb").write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+        produced = run_dir(name, profile, seed, staging)
+        target = run_dir(name, profile, seed, final_root)
+        if produced.exists():
+            if target.exists():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(produced), str(target))
+        return seconds, claims_summary(target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        check_profile(args.profile)
+        names = select_chapters(args.chapters)
+        resolve_device(args.device)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = args.out or Path("_build") / "reproduce" / args.profile
+    rows, failed = [], []
+    for i, name in enumerate(names, 1):
+        print(f"[{i}/{len(names)}] {name}: profile {args.profile}, device {args.device}, seed {args.seed}", flush=True)
+        try:
+            seconds, passed = execute_chapter(name, args.profile, args.device, args.seed, out, args.timeout)
+        except Exception as err:  # report and go on with the other chapters
+            print(f"[{i}/{len(names)}] {name} FAILED: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
+            rows.append((name, "-", "failed"))
+            failed.append(name)
+            continue
+        print(f"[{i}/{len(names)}] {name}: {seconds:.1f} s, claims passed {passed}", flush=True)
+        rows.append((name, f"{seconds:.1f}", passed))
+    width = max(len(r[0]) for r in rows + [("chapter",)])
+    print(f"\n{'chapter':{width}s}  {'seconds':>8s}  claims passed")
+    for name, seconds, passed in rows:
+        print(f"{name:{width}s}  {seconds:>8s}  {passed}")
+    print(f"executed notebooks in {out}; results in {results_root() / args.profile}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Run settings shared by every chapter: profiles, devices, seeding and torch threads."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+PROFILES = ("quick", "full")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A run parameter (profile, device, chapter, seed) has a value the book does not know."""
+
+
+def check_profile(profile: str) -> str:
+    """Return `profile` if it is one of PROFILES, else raise ConfigError listing the valid ones."""
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    return profile
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn 'auto', 'cpu' or 'cuda' into a torch.device.
+
+    'auto' takes the GPU when there is one and says so when it falls back to the CPU;
+    'cuda' without a GPU is an error rather than a silent fallback, so a full run never
+    quietly takes hours on a laptop.
+    """
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+    has_cuda = torch.cuda.is_available()
+    if device == "cuda" and not has_cuda:
+        raise ConfigError("device 'cuda' was asked for but torch sees no GPU; use device='auto' or 'cpu'")
+    if device == "auto":
+        if not has_cuda:
+            print("device 'auto': no GPU found, running on the CPU")
+        return torch.device("cuda" if has_cuda else "cpu")
+    return torch.device(device)
+
+
+def device_name(device: torch.device) -> str:
+    """A human-readable name of the hardware behind `device`."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s))"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch so a run prints the same numbers every time on the same device."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a chapter was run with: its name, profile, seed and resolved device."""
+
+    chapter: str
+    profile: str
+    seed: int
+    device: torch.device
+    started: float = field(default_factory=time.perf_counter, compare=False)
+
+    @property
+    def device_name(self) -> str:
+        return device_name(self.device)
+
+
+def start_run(chapter: str, profile: str = "quick", seed: int = 0, device: str = "auto") -> Run:
+    """Check the papermill parameters of a chapter, seed everything and set torch threads.
+
+    Small models run 10-40x faster on a 2-core CPU with one torch thread than with the
+    default pool, so CPU runs use one thread.
+    """
+    check_profile(profile)
+    seed_everything(seed)
+    dev = resolve_device(device)
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
+    return Run(chapter=chapter, profile=profile, seed=seed, device=dev)

@@ -1,0 +1,140 @@
+"""Sphinx directives that render the book's record of runs: the claims table and the full-run table.
+
+The tables are filled in when pages are written, after every chapter has executed (and so
+after each has recorded its claims), and the pages holding them are re-read whenever any
+other page changes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxDirective
+
+from companion.chapters import PLANNED
+from companion.claims import fmt
+from companion.paths import committed_results_root, results_root, run_dir
+
+DYNAMIC_PAGES = ("book/claims", "book/reproducing")
+
+
+class claims_table_node(nodes.General, nodes.Element):
+    """Placeholder replaced by the claims table when the page is written."""
+
+
+class full_runs_node(nodes.General, nodes.Element):
+    """Placeholder replaced by the table of committed full-profile runs."""
+
+
+class ClaimsTable(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        return [claims_table_node()]
+
+
+class FullRunsTable(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        return [full_runs_node()]
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except json.JSONDecodeError:
+        return None
+
+
+def _claims(chapter: str, profile: str) -> dict[str, dict]:
+    root = results_root() if profile == "quick" else committed_results_root()
+    records = _read(run_dir(chapter, profile, 0, root) / "claims.json") or []
+    return {r["id"]: r for r in records}
+
+
+def _table(header: list[str], rows: list[list[nodes.Node | str]], widths: list[int]) -> nodes.table:
+    table = nodes.table(classes=["companion-table"])
+    group = nodes.tgroup(cols=len(header))
+    table += group
+    group.extend(nodes.colspec(colwidth=w) for w in widths)
+
+    def row(cells: list[nodes.Node | str]) -> nodes.row:
+        out = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += nodes.paragraph("", "", cell if isinstance(cell, nodes.Node) else nodes.Text(cell))
+            out += entry
+        return out
+
+    head = nodes.thead()
+    head += row(header)
+    body = nodes.tbody()
+    body.extend(row(r) for r in rows)
+    group += head
+    group += body
+    return table
+
+
+def _outcome(record: dict | None) -> str:
+    if record is None:
+        return "pending"
+    return f"{'PASS' if record['passed'] else 'FAIL'} ({fmt(record['measured'])})"
+
+
+def _link(app: Sphinx, docname: str, target: str, text: str) -> nodes.Node:
+    if target not in app.env.found_docs:
+        return nodes.Text(text)
+    uri = app.builder.get_relative_uri(docname, target) + "#claims"
+    return nodes.reference("", text, refuri=uri)
+
+
+def claims_table(app: Sphinx, docname: str) -> nodes.Node:
+    rows = []
+    for chapter in PLANNED:
+        quick, full = _claims(chapter.slug, "quick"), _claims(chapter.slug, "full")
+        for cid in dict.fromkeys([*quick, *full]):
+            rec = quick.get(cid) or full[cid]
+            rows.append([_link(app, docname, f"book/{chapter.slug}", f"{chapter.slug}: {cid}"), rec["statement"],
+                         rec["where"], f"{rec['op']} {fmt(rec['threshold'])}", _outcome(quick.get(cid)),
+                         _outcome(full.get(cid))])
+    if not rows:
+        return nodes.paragraph(text="No chapter has recorded claims yet: build the book to run them.")
+    header = ["claim", "statement", "in the paper", "threshold", "quick (measured)", "full (measured)"]
+    return _table(header, rows, [14, 40, 12, 10, 12, 12])
+
+
+def full_runs_table(app: Sphinx, docname: str) -> nodes.Node:
+    rows = []
+    for chapter in PLANNED:
+        prov = _read(run_dir(chapter.slug, "full", 0, committed_results_root()) / "provenance.json")
+        if prov:
+            rows.append([chapter.slug, prov.get("device", "?"), prov.get("date", "?")[:10],
+                         f"{prov.get('wall_time_s', 0) / 60:.1f}", prov.get("commit", "?")])
+    if not rows:
+        return nodes.paragraph(text="No full-profile run is committed yet: every chapter's GPU run is pending.")
+    return _table(["chapter", "device", "date", "minutes", "commit"], rows, [20, 30, 12, 8, 14])
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(claims_table_node)):
+        node.replace_self(claims_table(app, docname))
+    for node in list(doctree.findall(full_runs_node)):
+        node.replace_self(full_runs_table(app, docname))
+
+
+def on_env_get_outdated(app: Sphinx, env: Any, added: set, changed: set, removed: set) -> list[str]:
+    """Re-read the pages with run tables whenever anything else is rebuilt (a chapter may have re-run)."""
+    if not (added or changed or removed):
+        return []
+    return [page for page in DYNAMIC_PAGES if page in env.found_docs]
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_node(claims_table_node)
+    app.add_node(full_runs_node)
+    app.add_directive("claims-table", ClaimsTable)
+    app.add_directive("full-runs-table", FullRunsTable)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("env-get-outdated", on_env_get_outdated)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

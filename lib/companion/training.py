@@ -1,0 +1,75 @@
+"""A plain training loop for classifiers that logs what the low-rank chapters need.
+
+SGD and full-batch GD are the same loop with a different batch size, so comparisons between
+them differ in nothing else. Data stay where they are (pass tensors already on the device).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from companion.metrics import numerical_rank
+from companion.models import weight_matrices
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` on (x, y)."""
+    logits = model(x)
+    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+
+
+def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: float, weight_decay: float,
+                     batch_size: int, epochs: int, seed: int = 0, shuffle: bool = True, log_every: int = 1,
+                     tol: float = 1e-3) -> dict[str, np.ndarray]:
+    """Train with plain SGD (coupled weight decay, no momentum) on cross-entropy; batch_size = len(x) is GD.
+
+    Each epoch takes len(x) // batch_size updates (the last partial batch is dropped). Every
+    `log_every` epochs it logs the training loss and accuracy and the numerical rank of every
+    weight matrix; every epoch it logs the mean size of an update divided by the learning rate,
+    ||dW||_F / lr, which is the size of the (regularised) minibatch gradient: the SGD noise.
+    """
+    n = len(x)
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must be between 1 and the {n} training points, got {batch_size}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    g = torch.Generator().manual_seed(seed)
+    usable = n - n % batch_size
+    log: dict[str, list] = {"log_epochs": [], "loss": [], "accuracy": [], "ranks": [], "fluctuation": []}
+
+    def record(epoch: int) -> None:
+        loss, acc = evaluate(model, x, y)
+        log["log_epochs"].append(epoch)
+        log["loss"].append(loss)
+        log["accuracy"].append(acc)
+        log["ranks"].append([numerical_rank(W, tol) for W in weight_matrices(model)])
+
+    record(0)
+    for epoch in range(1, epochs + 1):
+        order = (torch.randperm(n, generator=g) if shuffle else torch.arange(n))[:usable].to(x.device)
+        sizes = []
+        for idx in order.split(batch_size):
+            before = [p.detach().clone() for p in params]
+            loss = F.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                sizes.append(torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(params, before, strict=True))))
+        log["fluctuation"].append(torch.stack(sizes).mean().item() / lr)
+        if epoch % log_every == 0 or epoch == epochs:
+            record(epoch)
+    out = {key: np.asarray(val) for key, val in log.items()}
+    out["steps"] = np.asarray(epochs * (usable // batch_size))
+    return out
+
+
+def hidden_ranks(history: dict) -> list[int]:
+    """Final numerical ranks of the hidden-to-hidden weight matrices (all but the first and last layer)."""
+    return [int(r) for r in np.asarray(history["ranks"])[-1][1:-1]]

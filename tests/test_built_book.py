@@ -1,0 +1,35 @@
+"""The built HTML book (after `make book`): figures present with alt text, claims rendered."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from companion import chapters
+
+HTML = Path(__file__).resolve().parents[1] / "_build" / "html"
+pytestmark = pytest.mark.skipif(not (HTML / "index.html").exists(), reason="book not built: run `make book`")
+
+
+@pytest.mark.parametrize("slug", chapters.available())
+def test_chapter_page_shows_its_figures_each_with_alt_text(slug):
+    page = (HTML / "book" / f"{slug}.html").read_text()
+    images = re.findall(r"<img[^>]*>", page)
+    assert len(images) >= 3, "no figures: was MPLBACKEND=Agg inherited by the kernel?"
+    for img in images:
+        alt = re.search(r'alt="([^"]*)"', img)
+        assert alt and alt.group(1).strip(), f"figure without alt text: {img[:120]}"
+
+
+@pytest.mark.parametrize("slug", chapters.available())
+def test_chapter_page_pastes_claim_outcomes_into_the_prose(slug):
+    page = (HTML / "book" / f"{slug}.html").read_text()
+    assert re.search(r"\d+ of \d+</p>|\d+ of \d+\s*claims pass", page)
+    assert "PASS" in page or "FAIL" in page
+
+
+def test_claims_page_lists_every_written_chapter_with_quick_outcomes():
+    page = (HTML / "book" / "claims.html").read_text()
+    for slug in chapters.available():
+        assert f"{slug}: " in page
+    assert re.search(r"(PASS|FAIL) \(", page)

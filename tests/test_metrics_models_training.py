@@ -1,0 +1,72 @@
+"""Numerical rank, the MLP builder and the shared training loop."""
+
+import numpy as np
+import pytest
+import torch
+
+from companion.metrics import numerical_rank
+from companion.models import mlp, weight_matrices
+from companion.training import hidden_ranks, train_classifier
+
+
+def test_numerical_rank_counts_singular_values_above_tolerance_of_normalised_matrix():
+    U, _ = torch.linalg.qr(torch.randn(6, 6, dtype=torch.float64))
+    W = U @ torch.diag(torch.tensor([1.0, 1.0, 1e-2, 1e-4, 1e-7, 0.0], dtype=torch.float64)) @ U.T
+    assert numerical_rank(W, tol=1e-3) == 3
+    assert numerical_rank(W, tol=1e-6) == 4
+    assert numerical_rank(100 * W, tol=1e-3) == 3  # scale-free
+    assert numerical_rank(torch.zeros(3, 3)) == 0
+
+
+def test_numerical_rank_rejects_non_matrices():
+    with pytest.raises(ValueError, match="2-D"):
+        numerical_rank(torch.ones(3))
+
+
+def test_mlp_without_bias_has_one_matrix_per_layer():
+    model = mlp((5, 7, 7, 3))
+    assert [tuple(W.shape) for W in weight_matrices(model)] == [(7, 5), (7, 7), (3, 7)]
+    assert all(p.ndim == 2 for p in model.parameters())
+    with pytest.raises(ValueError):
+        mlp((5,))
+
+
+def toy_data(n=64):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 6, generator=g)
+    return x, (x[:, 0] > 0).long()
+
+
+def test_train_classifier_is_deterministic_and_counts_updates():
+    x, y = toy_data()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        runs.append(train_classifier(mlp((6, 16, 16, 2)), x, y, lr=0.1, weight_decay=0.0, batch_size=10, epochs=3))
+    assert int(runs[0]["steps"]) == 3 * (64 // 10)
+    assert np.array_equal(runs[0]["loss"], runs[1]["loss"])
+    assert runs[0]["loss"][-1] < runs[0]["loss"][0]
+    assert len(hidden_ranks(runs[0])) == 1
+
+
+def test_fluctuation_is_the_size_of_the_regularised_gradient():
+    x, y = toy_data()
+    torch.manual_seed(0)
+    model = mlp((6, 2))
+    W = model[0].weight.detach().clone().requires_grad_(True)
+    loss = torch.nn.functional.cross_entropy(x @ W.T, y)
+    expected = torch.linalg.norm(torch.autograd.grad(loss, W)[0] + 0.1 * W).item()
+    h = train_classifier(model, x, y, lr=0.01, weight_decay=0.1, batch_size=64, epochs=1)
+    assert h["fluctuation"][0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_train_classifier_rejects_a_non_positive_learning_rate():
+    x, y = toy_data(8)
+    with pytest.raises(ValueError, match="lr must be positive"):
+        train_classifier(mlp((6, 2)), x, y, lr=0.0, weight_decay=0.0, batch_size=8, epochs=1)
+
+
+def test_train_classifier_rejects_a_batch_larger_than_the_data():
+    x, y = toy_data(8)
+    with pytest.raises(ValueError, match="batch_size"):
+        train_classifier(mlp((6, 2)), x, y, lr=0.1, weight_decay=0.0, batch_size=9, epochs=1)

@@ -1,0 +1,107 @@
+"""The papermill re-execution command: argument errors, success and failure handling."""
+
+
+import pytest
+
+from companion import chapters, reproduce
+
+HEADER = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# {name}
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+
+profile = "quick"
+seed = 0
+device = "auto"
+```
+
+```{{code-cell}} ipython3
+from companion.results import save_results
+from companion.runtime import start_run
+
+run = start_run("{name}", profile, seed, device)
+save_results(run, {{"new": True}}, params={{}})
+{extra}
+```
+"""
+
+
+@pytest.fixture
+def tiny_book(tmp_path, monkeypatch):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "good.md").write_text(HEADER.format(name="good", extra='print("ran", profile, seed)'))
+    (book / "broken.md").write_text(HEADER.format(name="broken", extra='raise RuntimeError("boom")'))
+    monkeypatch.setattr(chapters, "book_dir", lambda: book)
+    monkeypatch.setattr(chapters, "PLANNED", (chapters.Chapter("good", "g", "I", 1),
+                                              chapters.Chapter("broken", "b", "I", 2)))
+    results = tmp_path / "results"
+    monkeypatch.setenv("COMPANION_RESULTS_DIR", str(results))
+    return tmp_path
+
+
+def test_unknown_chapter_is_a_clear_error_listing_the_valid_ones(capsys):
+    assert reproduce.main(["--chapters", "no-such-chapter"]) == 2
+    err = capsys.readouterr().err
+    assert "not a chapter of this book" in err and "sgd-vs-gd" in err
+
+
+def test_planned_but_unwritten_chapter_says_so(capsys):
+    unwritten = next(c.slug for c in chapters.PLANNED if c.slug not in chapters.available())
+    assert reproduce.main(["--chapters", unwritten]) == 2
+    assert "planned but not written yet" in capsys.readouterr().err
+
+
+def test_unknown_profile_and_device_are_clear_errors(capsys):
+    assert reproduce.main(["--profile", "medium"]) == 2
+    assert "expected one of quick, full" in capsys.readouterr().err
+    assert reproduce.main(["--device", "gpu"]) == 2
+    assert "expected one of auto, cpu, cuda" in capsys.readouterr().err
+
+
+def test_cuda_without_a_gpu_is_refused_before_anything_runs(capsys):
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("needs a machine without a GPU")
+    assert reproduce.main(["--device", "cuda", "--chapters", "sgd-vs-gd"]) == 2
+    assert "no GPU" in capsys.readouterr().err
+
+
+def test_successful_run_writes_notebook_and_moves_results_into_place(tiny_book, capsys):
+    out = tiny_book / "out"
+    assert reproduce.main(["--chapters", "good", "--device", "cpu", "--seed", "3", "--out", str(out)]) == 0
+    text = (out / "good.ipynb").read_text()
+    assert "ran quick 3" in text and "injected-parameters" in text
+    assert (tiny_book / "results" / "quick" / "good" / "seed-3" / "results.json").exists()
+    summary = capsys.readouterr().out
+    assert "chapter" in summary and "good" in summary and "no claims" in summary
+
+
+def test_failed_run_leaves_earlier_results_and_outputs_untouched(tiny_book, capsys):
+    earlier = tiny_book / "results" / "quick" / "broken" / "seed-0" / "results.json"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text('{"old": true}')
+    out = tiny_book / "out"
+    assert reproduce.main(["--chapters", "broken", "--device", "cpu", "--out", str(out)]) == 1
+    assert earlier.read_text() == '{"old": true}'
+    assert not (out / "broken.ipynb").exists()
+    assert "broken FAILED" in capsys.readouterr().err
+
+
+def test_strip_timings_removes_papermill_metadata():
+    nb = {"metadata": {"papermill": {"duration": 1}}, "cells": [{"metadata": {"papermill": {}, "tags": ["x"]}}]}
+    assert reproduce.strip_timings(nb) == {"metadata": {}, "cells": [{"metadata": {"tags": ["x"]}}]}
+
+

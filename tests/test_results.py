@@ -1,0 +1,55 @@
+"""Result files and their provenance."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from companion.results import load_run, save_results, to_jsonable, write_claims
+from companion.runtime import start_run
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_RESULTS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_to_jsonable_converts_arrays_tensors_and_numpy_scalars():
+    value = {"a": np.arange(3), "t": torch.tensor([1.5]), "s": np.float64(2.0), "n": [np.int64(4)]}
+    assert to_jsonable(value) == {"a": [0, 1, 2], "t": [1.5], "s": 2.0, "n": [4]}
+    with pytest.raises(TypeError, match="cannot save a object"):
+        to_jsonable(object())
+
+
+def test_saved_run_round_trips_with_provenance(results_dir):
+    run = start_run("demo", "quick", 1, "cpu")
+    folder = save_results(run, {"curve": np.array([1.0, 0.5])}, params={"lr": 0.1})
+    write_claims(run, [{"id": "c", "passed": True}])
+    assert folder == results_dir / "quick" / "demo" / "seed-1"
+    loaded = load_run("demo", "quick", seed=1)
+    assert loaded["results"] == {"curve": [1.0, 0.5]}
+    assert loaded["claims"] == [{"id": "c", "passed": True}]
+    prov = loaded["provenance"]
+    assert prov["params"] == {"lr": 0.1} and prov["profile"] == "quick" and prov["seed"] == 1
+    assert prov["device"].startswith("cpu") and prov["versions"]["torch"] == torch.__version__
+    assert prov["commit"] and prov["date"].endswith("Z") and prov["wall_time_s"] >= 0
+
+
+def test_missing_run_loads_as_none(results_dir):
+    assert load_run("nothing-here", "full") is None
+
+
+def test_corrupt_result_file_is_reported_with_its_path(results_dir):
+    folder = results_dir / "full" / "demo" / "seed-0"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text("{not json")
+    with pytest.raises(ValueError, match="results.json is not valid JSON"):
+        load_run("demo", "full")
+
+
+def test_json_files_are_sorted_and_stable(results_dir):
+    run = start_run("demo", "quick", 0, "cpu")
+    folder = save_results(run, {"b": 1, "a": 2}, params={})
+    assert list(json.loads((folder / "results.json").read_text())) == ["a", "b"]

@@ -1,0 +1,40 @@
+"""Run parameters: profiles, devices and seeding."""
+
+import pytest
+import torch
+
+from companion.runtime import ConfigError, check_profile, resolve_device, seed_everything, start_run
+
+
+def test_unknown_profile_error_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="expected one of quick, full"):
+        check_profile("fast")
+
+
+def test_unknown_device_error_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="expected one of auto, cpu, cuda"):
+        resolve_device("tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_gpu_is_an_error_and_auto_falls_back_loudly(capsys):
+    with pytest.raises(ConfigError, match="no GPU"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"
+    assert "running on the CPU" in capsys.readouterr().out
+
+
+def test_negative_or_non_integer_seed_is_rejected():
+    with pytest.raises(ConfigError):
+        seed_everything(-1)
+    with pytest.raises(ConfigError):
+        seed_everything(1.5)
+
+
+def test_start_run_seeds_torch_and_uses_one_cpu_thread():
+    run = start_run("x", "quick", 3, "cpu")
+    first = torch.rand(3)
+    start_run("x", "quick", 3, "cpu")
+    assert torch.equal(first, torch.rand(3))
+    assert torch.get_num_threads() == 1
+    assert (run.profile, run.seed, run.device.type) == ("quick", 3, "cpu")
