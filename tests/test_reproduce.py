@@ -105,3 +105,10 @@ def test_strip_timings_removes_papermill_metadata():
     assert reproduce.strip_timings(nb) == {"metadata": {}, "cells": [{"metadata": {"tags": ["x"]}}]}
 
 
+
+
+def test_chapter_without_parameters_cell_is_refused(tiny_book, capsys):
+    source = tiny_book / "book" / "good.md"
+    source.write_text(source.read_text().replace(":tags: [parameters]\n", ""))
+    assert reproduce.main(["--chapters", "good", "--device", "cpu", "--out", str(tiny_book / "out")]) == 1
+    assert "no code cell tagged 'parameters'" in capsys.readouterr().err

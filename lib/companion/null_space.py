@@ -72,10 +72,10 @@ def train_linear(X: torch.Tensor, Y: torch.Tensor, W0: torch.Tensor, *, lr: floa
 
     record(0)
     for epoch in range(1, epochs + 1):
-        order = torch.randperm(n, generator=g) if shuffle else torch.arange(n)
+        order = (torch.randperm(n, generator=g) if shuffle else torch.arange(n)).to(X.device)
         steps = []
         for idx in order.split(batch_size):
-            Xb, Yb = X[:, idx.to(X.device)], Y[:, idx.to(X.device)]
+            Xb, Yb = X[:, idx], Y[:, idx]
             if input_noise:
                 noise = torch.randn(Xb.shape, generator=g, dtype=X.dtype) * input_noise / math.sqrt(d)
                 Xb = Xb + noise.to(X.device)

@@ -70,7 +70,10 @@ def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, 
         staging = Path(tmp) / "results"
         source = Path(tmp) / f"{name}.ipynb"
         executed = Path(tmp) / f"{name}.executed.ipynb"
-        nbformat.write(jupytext.read(chapters.source(name), fmt="myst"), source)
+        notebook = jupytext.read(chapters.source(name), fmt="myst")
+        if not any("parameters" in c.metadata.get("tags", []) for c in notebook.cells):
+            raise ConfigError(f"chapter {name!r} has no code cell tagged 'parameters' (profile, seed, device)")
+        nbformat.write(notebook, source)
         env = {"COMPANION_RESULTS_DIR": str(staging)}
         saved = {key: os.environ.get(key) for key in (*env, "MPLBACKEND")}
         os.environ.update(env)
