@@ -88,5 +88,5 @@ def test_environment_yml_pins_the_same_versions_as_pyproject():
 @pytest.mark.parametrize("slug", chapters.available())
 def test_chapter_code_lines_fit_the_book_column(slug):
     nb = jupytext.read(chapters.source(slug), fmt="myst")
-    long = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if len(line) > 100]
-    assert not long, f"code lines over 100 characters scroll sideways in the book: {long}"
+    long = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if len(line) > 90]
+    assert not long, f"code lines over 90 characters scroll sideways in the book: {long}"

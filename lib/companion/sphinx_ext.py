@@ -82,26 +82,30 @@ def _outcome(record: dict | None) -> str:
     return f"{'PASS' if record['passed'] else 'FAIL'} ({fmt(record['measured'])})"
 
 
-def _link(app: Sphinx, docname: str, target: str, text: str) -> nodes.Node:
+def _link(app: Sphinx, docname: str, slug: str, text: str) -> nodes.Node:
+    """A link to a chapter's claims section (label `<slug>-claims`), or plain text if the chapter is absent."""
+    target = f"book/{slug}"
     if target not in app.env.found_docs:
         return nodes.Text(text)
-    uri = app.builder.get_relative_uri(docname, target) + "#claims"
+    uri = app.builder.get_relative_uri(docname, target) + f"#{slug}-claims"
     return nodes.reference("", text, refuri=uri)
 
 
-def claims_table(app: Sphinx, docname: str) -> nodes.Node:
-    rows = []
+def claims_table(app: Sphinx, docname: str) -> list[nodes.Node]:
+    """One table per chapter with recorded claims: claim, statement (and where), threshold, outcomes."""
+    out: list[nodes.Node] = []
     for chapter in PLANNED:
         quick, full = _claims(chapter.slug, "quick"), _claims(chapter.slug, "full")
+        rows = []
         for cid in dict.fromkeys([*quick, *full]):
             rec = quick.get(cid) or full[cid]
-            rows.append([_link(app, docname, f"book/{chapter.slug}", f"{chapter.slug}: {cid}"), rec["statement"],
-                         rec["where"], f"{rec['op']} {fmt(rec['threshold'])}", _outcome(quick.get(cid)),
-                         _outcome(full.get(cid))])
-    if not rows:
-        return nodes.paragraph(text="No chapter has recorded claims yet: build the book to run them.")
-    header = ["claim", "statement", "in the paper", "threshold", "quick (measured)", "full (measured)"]
-    return _table(header, rows, [14, 40, 12, 10, 12, 12])
+            rows.append([_link(app, docname, chapter.slug, cid), f"{rec['statement']} ({rec['where']})",
+                         f"{rec['op']} {fmt(rec['threshold'])}", _outcome(quick.get(cid)), _outcome(full.get(cid))])
+        if rows:
+            out.append(nodes.rubric(text=f"{chapter.title} (abstract {chapter.abstract})"))
+            out.append(_table(["claim", "statement (in the paper)", "threshold", "quick", "full"], rows,
+                              [16, 40, 10, 14, 14]))
+    return out or [nodes.paragraph(text="No chapter has recorded claims yet: build the book to run them.")]
 
 
 def full_runs_table(app: Sphinx, docname: str) -> nodes.Node:
