@@ -33,3 +33,13 @@ def test_claims_page_lists_every_written_chapter_with_quick_outcomes():
     for slug in chapters.available():
         assert f'href="{slug}.html#{slug}-claims"' in page  # each claim links to where it is checked
     assert re.search(r"(PASS|FAIL) \(", page)
+
+
+def test_reproducing_page_lists_committed_full_runs_or_says_they_are_pending():
+    page = (HTML / "book" / "reproducing.html").read_text()
+    committed = sorted((HTML.parents[1] / "results" / "full").glob("*/seed-0/provenance.json"))
+    if committed:
+        for path in committed:
+            assert path.parts[-3] in page
+    else:
+        assert "No full-profile run is committed yet" in page

@@ -90,3 +90,13 @@ def test_chapter_code_lines_fit_the_book_column(slug):
     nb = jupytext.read(chapters.source(slug), fmt="myst")
     long = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if len(line) > 90]
     assert not long, f"code lines over 90 characters scroll sideways in the book: {long}"
+
+
+def test_book_build_fails_on_notebook_errors_and_builds_only_the_toc():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    execute = config["execute"]
+    assert execute["raise_on_error"] is True and execute["allow_errors"] is False
+    assert execute["execute_notebooks"] == "cache"
+    assert config["only_build_toc_files"] is True
+    assert "**/.pytest_cache" in config["exclude_patterns"]
+    assert "companion.sphinx_ext" in config["sphinx"]["extra_extensions"]
