@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 LIB := $(shell find lib/companion -name '*.py')
-BOOK_SOURCES := $(wildcard book/*.md book/*.bib) _config.yml _toc.yml
+BOOK_SOURCES := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
 FULL_RESULTS := $(shell find results/full -type f 2>/dev/null)
 PROFILE ?= quick
 DEVICE ?= auto
@@ -20,7 +20,10 @@ unexport MPLBACKEND
 setup: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed")'
+	@# (re)create the venv when it is missing or half-made (no pip); never clear another environment
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || \
+		$(PYTHON) -m venv $(if $(filter .venv,$(VENV)),--clear,) $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[book]"
 	touch $@
 
@@ -31,6 +34,8 @@ _build/.lib-stamp: $(LIB) $(INSTALLED)
 	mkdir -p _build && touch $@
 
 _build/.book-stamp: _build/.lib-stamp $(BOOK_SOURCES) $(FULL_RESULTS)
+	@# the Claims page reads results/quick, written when chapters execute: without it, re-execute them
+	test -d results/quick || rm -rf _build/.jupyter_cache _build/.doctrees
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	touch $@
 

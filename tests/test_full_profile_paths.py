@@ -11,15 +11,15 @@ import pytest
 from companion import chapters
 
 # What each chapter's full-profile data cells print about the shapes they built from the synthetic cache.
-EXPECTED_SHAPES = {"sgd-vs-gd": ["(3072, 500)", "(600, 3072)"]}
+EXPECTED_SHAPES = {"sgd-vs-gd": ["(3072, 500)", "(10000, 3072)", "(50, 3072)"]}
 
 
 @pytest.fixture
 def synthetic_cifar(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     np.savez(tmp_path / "cifar10.npz",
-             x_train=rng.integers(0, 256, size=(600, 32, 32, 3), dtype=np.uint8),
-             y_train=rng.integers(0, 10, size=600).astype(np.uint8),
+             x_train=rng.integers(0, 256, size=(10_000, 32, 32, 3), dtype=np.uint8),
+             y_train=rng.integers(0, 10, size=10_000).astype(np.uint8),
              x_test=rng.integers(0, 256, size=(50, 32, 32, 3), dtype=np.uint8),
              y_test=rng.integers(0, 10, size=50).astype(np.uint8))
     monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))

@@ -44,7 +44,7 @@ def test_sgd_to_gd_ratio_matches_prediction_per_epoch():
     sgd, gd = train_linear(X, Y, W0, batch_size=2, **common), train_linear(X, Y, W0, batch_size=8, **common)
     measured = sgd["w_perp"] / gd["w_perp"]
     assert np.allclose(measured, predicted_ratio(0.1, 0.05, 8, 2, np.arange(31)), rtol=1e-8)
-    assert ratio_error(sgd, gd, lr=0.1, weight_decay=0.05, batch_size=2) < 1e-8
+    assert ratio_error(sgd, gd, lr=0.1, weight_decay=0.05) < 1e-8
 
 
 def test_cyclic_order_decays_exactly_like_shuffled_order():
@@ -74,3 +74,11 @@ def test_image_autoencoder_problem_has_unit_norm_centred_columns():
     assert torch.allclose(torch.linalg.norm(X, dim=0), torch.ones(5, dtype=X.dtype))
     with pytest.raises(ValueError, match="only 12"):
         image_autoencoder_problem(images, n=13, seed=0)
+
+
+def test_ratio_error_refuses_runs_of_different_lengths():
+    X, Y, W0 = linear_problem(d=20, n=4, k=3, seed=0)
+    short = train_linear(X, Y, W0, lr=0.1, weight_decay=0.05, batch_size=1, epochs=3)
+    long = train_linear(X, Y, W0, lr=0.1, weight_decay=0.05, batch_size=4, epochs=5)
+    with pytest.raises(ValueError, match="equal lengths"):
+        ratio_error(short, long, lr=0.1, weight_decay=0.05)

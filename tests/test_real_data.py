@@ -28,3 +28,17 @@ def test_seeded_cifar10_has_the_canonical_shapes():
     d = load_cifar10()
     assert d["x_train"].shape == (50000, 32, 32, 3) and d["x_test"].shape == (10000, 32, 32, 3)
     assert np.bincount(d["y_train"]).tolist() == [5000] * 10
+
+
+def test_first_refuses_to_return_fewer_examples_than_asked(tmp_path, monkeypatch):
+    from companion.data import DatasetError, fingerprint, first
+
+    data = {"x_train": np.zeros((5, 2)), "y_train": np.arange(5)}
+    x, y = first(data, 3)
+    assert x.shape == (3, 2) and y.tolist() == [0, 1, 2]
+    with pytest.raises(DatasetError, match="only 5"):
+        first(data, 6)
+    monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))
+    (tmp_path / "tinyshakespeare.txt").write_text("hello")
+    record = fingerprint("tinyshakespeare")
+    assert record["sha256"] == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"

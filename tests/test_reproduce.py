@@ -43,8 +43,8 @@ def tiny_book(tmp_path, monkeypatch):
     (book / "good.md").write_text(HEADER.format(name="good", extra='print("ran", profile, seed)'))
     (book / "broken.md").write_text(HEADER.format(name="broken", extra='raise RuntimeError("boom")'))
     monkeypatch.setattr(chapters, "book_dir", lambda: book)
-    monkeypatch.setattr(chapters, "PLANNED", (chapters.Chapter("good", "g", "I", 1),
-                                              chapters.Chapter("broken", "b", "I", 2)))
+    monkeypatch.setattr(chapters, "PLANNED", (chapters.Chapter("good", "g", 1),
+                                              chapters.Chapter("broken", "b", 2)))
     results = tmp_path / "results"
     monkeypatch.setenv("COMPANION_RESULTS_DIR", str(results))
     return tmp_path
@@ -112,3 +112,17 @@ def test_chapter_without_parameters_cell_is_refused(tiny_book, capsys):
     source.write_text(source.read_text().replace(":tags: [parameters]\n", ""))
     assert reproduce.main(["--chapters", "good", "--device", "cpu", "--out", str(tiny_book / "out")]) == 1
     assert "no code cell tagged 'parameters'" in capsys.readouterr().err
+
+
+def test_negative_seed_is_a_clear_error(capsys):
+    assert reproduce.main(["--seed", "-1"]) == 2
+    assert "non-negative" in capsys.readouterr().err
+
+
+def test_failure_message_shows_the_notebook_exception_not_the_traceback():
+    class NotebookError(Exception):
+        ename, evalue = "DatasetError", "no network: put cifar10.npz in the cache"
+
+    assert reproduce.failure_message(NotebookError("long traceback ...")) == \
+        "DatasetError: no network: put cifar10.npz in the cache"
+    assert reproduce.failure_message(ValueError("plain")) == "ValueError: plain"

@@ -53,3 +53,11 @@ def test_json_files_are_sorted_and_stable(results_dir):
     run = start_run("demo", "quick", 0, "cpu")
     folder = save_results(run, {"b": 1, "a": 2}, params={})
     assert list(json.loads((folder / "results.json").read_text())) == ["a", "b"]
+
+
+def test_run_folder_without_provenance_is_a_clear_error(results_dir):
+    folder = results_dir / "full" / "demo" / "seed-0"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text("{}")
+    with pytest.raises(ValueError, match="no provenance.json"):
+        load_run("demo", "full")

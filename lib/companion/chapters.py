@@ -11,25 +11,24 @@ from companion.runtime import ConfigError
 
 @dataclass(frozen=True)
 class Chapter:
-    """One paper of the book: its slug (file name), short title, part and number in the list of abstracts."""
+    """One paper of the book: its slug (file name), short title and number in the list of abstracts."""
 
     slug: str
     title: str
-    part: str
     abstract: int
 
 
 PLANNED = (
-    Chapter("sgd-vs-gd", "SGD vs GD: high noise and low rank", "I", 7),
-    Chapter("canonical-representation", "The Canonical Representation Hypothesis", "I", 3),
-    Chapter("low-rank-bounds", "Generalization bounds for networks with low-rank layers", "II", 1),
-    Chapter("sparse-norm-bounds", "Norm-based bounds for sparse and convolutional networks", "II", 8),
-    Chapter("compositional-sparsity", "Compositional sparsity", "III", 6),
-    Chapter("agop-hyperbf", "AGOP vs gradient descent in HyperBF networks", "III", 5),
-    Chapter("hyperbf-transformer", "A homogeneous transformer of HyperBF units", "III", 9),
-    Chapter("decision-trees-lm", "Auto-regressive decision trees for language modeling", "III", 4),
-    Chapter("bio-circuit", "Self-assembly of a biologically plausible learning circuit", "IV", 2),
-    Chapter("system-identification", "System identification of neural systems", "IV", 10),
+    Chapter("sgd-vs-gd", "SGD vs GD: high noise and low rank", 7),
+    Chapter("canonical-representation", "The Canonical Representation Hypothesis", 3),
+    Chapter("low-rank-bounds", "Generalization bounds for networks with low-rank layers", 1),
+    Chapter("sparse-norm-bounds", "Norm-based bounds for sparse and convolutional networks", 8),
+    Chapter("compositional-sparsity", "Compositional sparsity", 6),
+    Chapter("agop-hyperbf", "AGOP vs gradient descent in HyperBF networks", 5),
+    Chapter("hyperbf-transformer", "A homogeneous transformer of HyperBF units", 9),
+    Chapter("decision-trees-lm", "Auto-regressive decision trees for language modeling", 4),
+    Chapter("bio-circuit", "Self-assembly of a biologically plausible learning circuit", 2),
+    Chapter("system-identification", "System identification of neural systems", 10),
 )
 
 

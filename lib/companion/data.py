@@ -173,6 +173,24 @@ def load_text(name: str) -> str:
     return _load_text_file(path)
 
 
+def first(data: dict[str, np.ndarray], n: int, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """The first `n` examples (x, y) of a split; asking for more than there are is a DatasetError."""
+    x, y = data[f"x_{split}"], data[f"y_{split}"]
+    if len(x) < n:
+        raise DatasetError(f"asked for {n} {split} examples but the dataset has only {len(x)}")
+    return x[:n], y[:n]
+
+
+def fingerprint(name: str) -> dict[str, str]:
+    """Which cached file a run used: its path and SHA-256, for the run's provenance."""
+    if name not in FILENAMES:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(FILENAMES)}")
+    path = data_dir() / FILENAMES[name]
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist; load {name} first")
+    return {"dataset": name, "file": str(path), "sha256": _sha256(path)}
+
+
 def verify_cache(name: str) -> bool:
     """True if the cached file of `name` is byte-identical to the reference copy (PROCESSED_SHA256).
 
@@ -193,7 +211,8 @@ def verify_cache(name: str) -> bool:
 
 
 def _fix_hint(path: Path) -> str:
-    return f"delete {path} to download it again, or re-seed it with the book's seeding script"
+    return (f"delete {path} to download it again, or replace it with a good copy in the processed format "
+            f"described in companion.data")
 
 
 def _load_npz(path: Path, item_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
@@ -266,8 +285,13 @@ def _build(what: str, urls: list[str], out: Path, convert: Callable[[list[Path],
             f"no verified checksum for {what} ({', '.join(unverified)}), so it is not downloaded; "
             f"place the processed file at {out} (the folder is set by COMPANION_DATA_DIR)"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".download-") as tmp:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp_dir = tempfile.TemporaryDirectory(dir=out.parent, prefix=".download-")
+    except OSError as e:
+        raise DatasetError(f"cannot write to the data folder {out.parent} ({e}); "
+                           f"choose a writable one with COMPANION_DATA_DIR") from e
+    with tmp_dir as tmp:
         files = []
         for url in urls:
             dest = Path(tmp) / url.rsplit("/", 1)[-1]

@@ -25,3 +25,12 @@ def numerical_rank(W: torch.Tensor | np.ndarray, tol: float = 1e-3) -> int:
     if norm == 0:
         return 0
     return int((s / norm > tol).sum())
+
+
+def numerical_ranks(W: torch.Tensor | np.ndarray, tols: tuple[float, ...]) -> list[int]:
+    """`numerical_rank` at several tolerances from one singular value decomposition."""
+    s = singular_values(W)
+    norm = torch.linalg.vector_norm(s)
+    if norm == 0:
+        return [0 for _ in tols]
+    return [int((s / norm > tol).sum()) for tol in tols]

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from companion.metrics import numerical_rank
+from companion.metrics import numerical_ranks
 
 
 def null_space_projector(X: torch.Tensor) -> torch.Tensor:
@@ -44,14 +44,15 @@ def linear_problem(d: int, n: int, k: int, seed: int, device: torch.device | str
 
 def train_linear(X: torch.Tensor, Y: torch.Tensor, W0: torch.Tensor, *, lr: float, weight_decay: float,
                  batch_size: int, epochs: int, seed: int = 0, shuffle: bool = True, input_noise: float = 0.0,
-                 tols: tuple[float, ...] = (1e-3, 1e-6), log_every: int = 1) -> dict[str, np.ndarray]:
-    """Train W from W0 with minibatch SGD (batch_size < n) or GD (batch_size = n) and log every epoch.
+                 tols: tuple[float, ...] = (1e-3, 1e-6), rank_every: int = 1) -> dict[str, np.ndarray]:
+    """Train W from W0 with minibatch SGD (batch_size < n) or GD (batch_size = n).
 
     `shuffle=False` visits the batches in the same order every epoch; `input_noise` adds
     N(0, input_noise^2 / d) to each batch's inputs (data augmentation), which moves gradients out of
-    span(X) and breaks the null-space identity. Returns per-epoch arrays: `w_perp` (||W P_perp||_F,
-    epochs 0..E), `step` (||dW||_F of each epoch's last update), `mean_step`, `loss`, and the ranks
-    `rank_<tol>` (numerical rank of W at each tolerance) at epochs `rank_epochs`.
+    span(X) and breaks the null-space identity. Returns arrays over epochs 0..E (length E+1):
+    `w_perp` (||W P_perp||_F) and `loss`; over epochs 1..E (length E): `step` (||dW||_F of the
+    epoch's last update) and `mean_step`; and, at the epochs `rank_epochs` (every `rank_every`-th
+    and the last), `rank_<tol>`: the numerical rank of W at each tolerance.
     """
     d, n = X.shape
     if n % batch_size:
@@ -65,10 +66,10 @@ def train_linear(X: torch.Tensor, Y: torch.Tensor, W0: torch.Tensor, *, lr: floa
     def record(epoch: int) -> None:
         log["w_perp"].append(torch.linalg.norm(W @ P_perp).item())
         log["loss"].append(0.5 * torch.linalg.norm(W @ X - Y).item() ** 2 / n)
-        if epoch % log_every == 0 or epoch == epochs:
+        if epoch % rank_every == 0 or epoch == epochs:
             log["rank_epochs"].append(epoch)
-            for tol in tols:
-                log[f"rank_{tol:g}"].append(numerical_rank(W, tol))
+            for tol, rank in zip(tols, numerical_ranks(W, tols), strict=True):
+                log[f"rank_{tol:g}"].append(rank)
 
     record(0)
     for epoch in range(1, epochs + 1):
@@ -93,8 +94,8 @@ def train_linear(X: torch.Tensor, Y: torch.Tensor, W0: torch.Tensor, *, lr: floa
 def image_autoencoder_problem(images: np.ndarray, n: int, seed: int, device: torch.device | str = "cpu"):
     """Linear autoencoding of n images: X = Y (d x n) are centred, unit-norm pixel vectors, W0 (d x d) ~ N(0, 1/d).
 
-    With d much larger than n the data span only n of the d input directions, so W's null-space
-    component is (d - n)-dimensional and the limit rank is at most n.
+    With d much larger than n the data span at most n - 1 of the d input directions (centring removes
+    one), so W's null-space component has dimension at least d - n + 1 and the limit rank is below n.
     """
     if n > len(images):
         raise ValueError(f"asked for {n} images but only {len(images)} are available")
@@ -108,17 +109,19 @@ def image_autoencoder_problem(images: np.ndarray, n: int, seed: int, device: tor
     return X.to(device), X.clone().to(device), W0.to(device)
 
 
-def ratio_error(sgd: dict, gd: dict, *, lr: float, weight_decay: float, batch_size: int,
-                floor: float = 1e-8) -> float:
-    """Largest relative error between the measured ||W_perp^SGD|| / ||W_perp^GD|| and `predicted_ratio`.
+def ratio_error(sgd: dict, gd: dict, *, lr: float, weight_decay: float, floor: float = 1e-8) -> float:
+    """Largest relative error between the measured ||W_perp^SGD|| / ||W_perp^GD|| and its prediction.
 
-    Only epochs in which SGD's ||W_perp|| is above `floor` times its start count: below that, float64
-    rounding of the rest of W leaks into the null space and the ratio measures rounding, not SGD.
+    Per epoch SGD makes `updates_per_epoch` updates and GD one, so the prediction is
+    (1 - lr * weight_decay)^((u_SGD - u_GD) e). Only epochs in which SGD's ||W_perp|| is above
+    `floor` times its start count: below that, float64 rounding of the rest of W leaks into the
+    null space and the ratio measures rounding, not SGD.
     """
     sgd_w, gd_w = np.asarray(sgd["w_perp"]), np.asarray(gd["w_perp"])
-    n = int(sgd["updates_per_epoch"]) * batch_size
-    epochs = np.arange(len(sgd_w))
-    predicted = predicted_ratio(lr, weight_decay, n, batch_size, epochs)
+    if len(sgd_w) != len(gd_w):
+        raise ValueError(f"the runs logged {len(sgd_w)} and {len(gd_w)} epochs: compare equal lengths")
+    extra_updates = int(sgd["updates_per_epoch"]) - int(gd["updates_per_epoch"])
+    predicted = (1.0 - lr * weight_decay) ** (extra_updates * np.arange(len(sgd_w), dtype=float))
     resolved = sgd_w > floor * sgd_w[0]
     return float(np.max(np.abs((sgd_w / gd_w) / predicted - 1)[resolved]))
 

@@ -104,10 +104,20 @@ def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, 
         return seconds, claims_summary(target)
 
 
+def failure_message(err: Exception) -> str:
+    """The actionable part of a failure: for an error raised inside the notebook, its type and message."""
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    if ename is not None:  # papermill's PapermillExecutionError: the kernel's exception
+        return f"{ename}: {evalue}"
+    return f"{type(err).__name__}: {str(err)[:2000]}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         check_profile(args.profile)
+        if args.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {args.seed}")
         names = select_chapters(args.chapters)
         resolve_device(args.device)
     except ConfigError as err:
@@ -120,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             seconds, passed = execute_chapter(name, args.profile, args.device, args.seed, out, args.timeout)
         except Exception as err:  # report and go on with the other chapters
-            print(f"[{i}/{len(names)}] {name} FAILED: {type(err).__name__}: {str(err)[:2000]}", file=sys.stderr)
+            print(f"[{i}/{len(names)}] {name} FAILED: {failure_message(err)}", file=sys.stderr)
             rows.append((name, "-", "failed"))
             failed.append(name)
             continue

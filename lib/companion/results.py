@@ -112,8 +112,13 @@ def load_run(chapter: str, profile: str, seed: int = 0) -> dict[str, Any] | None
     out: dict[str, Any] = {"folder": folder}
     for name in ("results", "provenance", "claims"):
         path = folder / f"{name}.json"
+        if not path.exists():
+            if name == "claims":  # a run that stopped before checking its claims
+                out[name] = None
+                continue
+            raise ValueError(f"{folder} has results but no {name}.json: regenerate the run")
         try:
-            out[name] = json.loads(path.read_text()) if path.exists() else None
+            out[name] = json.loads(path.read_text())
         except json.JSONDecodeError as err:
             raise ValueError(f"result file {path} is not valid JSON ({err}); regenerate it") from err
     return out

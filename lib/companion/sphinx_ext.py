@@ -13,6 +13,7 @@ from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from companion.chapters import PLANNED
@@ -20,6 +21,7 @@ from companion.claims import fmt
 from companion.paths import committed_results_root, results_root, run_dir
 
 DYNAMIC_PAGES = ("book/claims", "book/reproducing")
+logger = logging.getLogger(__name__)
 
 
 class claims_table_node(nodes.General, nodes.Element):
@@ -41,9 +43,13 @@ class FullRunsTable(SphinxDirective):
 
 
 def _read(path: Path) -> Any:
+    """A result file's content, None when absent; a corrupt file is a build warning (an error under -W)."""
+    if not path.exists():
+        return None
     try:
-        return json.loads(path.read_text()) if path.exists() else None
-    except json.JSONDecodeError:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        logger.warning(f"result file {path} is not valid JSON ({err}); regenerate it")
         return None
 
 

@@ -28,9 +28,10 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     """Train with plain SGD (coupled weight decay, no momentum) on cross-entropy; batch_size = len(x) is GD.
 
     Each epoch takes len(x) // batch_size updates (the last partial batch is dropped). Every
-    `log_every` epochs it logs the training loss and accuracy and the numerical rank of every
-    weight matrix; every epoch it logs the mean size of an update divided by the learning rate,
-    ||dW||_F / lr, which is the size of the (regularised) minibatch gradient: the SGD noise.
+    `log_every` epochs (and at epochs 0 and E) it logs the training loss and accuracy and the
+    numerical rank of every weight matrix, at the epochs `log_epochs`; every epoch (1..E) it logs
+    `fluctuation`, the mean size of an update divided by the learning rate, ||dW||_F / lr = the norm
+    of the regularised minibatch gradient: the SGD noise.
     """
     n = len(x)
     if lr <= 0:
@@ -55,14 +56,13 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
         order = (torch.randperm(n, generator=g) if shuffle else torch.arange(n))[:usable].to(x.device)
         sizes = []
         for idx in order.split(batch_size):
-            before = [p.detach().clone() for p in params]
             loss = F.cross_entropy(model(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            with torch.no_grad():  # plain SGD moves by lr * (grad + wd * p): its size over lr is this norm
+                sizes.append(torch.sqrt(sum(((p.grad + weight_decay * p) ** 2).sum() for p in params)))
             opt.step()
-            with torch.no_grad():
-                sizes.append(torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(params, before, strict=True))))
-        log["fluctuation"].append(torch.stack(sizes).mean().item() / lr)
+        log["fluctuation"].append(torch.stack(sizes).mean().item())
         if epoch % log_every == 0 or epoch == epochs:
             record(epoch)
     out = {key: np.asarray(val) for key, val in log.items()}
@@ -70,6 +70,11 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     return out
 
 
+def hidden_rank_history(history: dict) -> np.ndarray:
+    """Ranks of the hidden-to-hidden weight matrices (all but the first and last layer) at each logged epoch."""
+    return np.asarray(history["ranks"])[:, 1:-1]
+
+
 def hidden_ranks(history: dict) -> list[int]:
-    """Final numerical ranks of the hidden-to-hidden weight matrices (all but the first and last layer)."""
-    return [int(r) for r in np.asarray(history["ranks"])[-1][1:-1]]
+    """Final numerical ranks of the hidden-to-hidden weight matrices."""
+    return [int(r) for r in hidden_rank_history(history)[-1]]
