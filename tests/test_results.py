@@ -41,11 +41,15 @@ def test_missing_run_loads_as_none(results_dir):
     assert load_run("nothing-here", "full") is None
 
 
-def test_corrupt_result_file_is_reported_with_its_path(results_dir):
+@pytest.mark.parametrize("content,message", [
+    ("{not json", "results.json is not valid JSON"),  # corrupt file
+    ("{}", "no provenance.json"),  # a folder with results but no provenance
+])
+def test_bad_run_folder_is_a_clear_error_naming_the_file(results_dir, content, message):
     folder = results_dir / "full" / "demo" / "seed-0"
     folder.mkdir(parents=True)
-    (folder / "results.json").write_text("{not json")
-    with pytest.raises(ValueError, match="results.json is not valid JSON"):
+    (folder / "results.json").write_text(content)
+    with pytest.raises(ValueError, match=message):
         load_run("demo", "full")
 
 
@@ -54,10 +58,3 @@ def test_json_files_are_sorted_and_stable(results_dir):
     folder = save_results(run, {"b": 1, "a": 2}, params={})
     assert list(json.loads((folder / "results.json").read_text())) == ["a", "b"]
 
-
-def test_run_folder_without_provenance_is_a_clear_error(results_dir):
-    folder = results_dir / "full" / "demo" / "seed-0"
-    folder.mkdir(parents=True)
-    (folder / "results.json").write_text("{}")
-    with pytest.raises(ValueError, match="no provenance.json"):
-        load_run("demo", "full")
