@@ -43,7 +43,7 @@ def test_sgd_to_gd_ratio_matches_prediction_per_epoch():
     common = dict(lr=0.1, weight_decay=0.05, epochs=30)
     sgd, gd = train_linear(X, Y, W0, batch_size=2, **common), train_linear(X, Y, W0, batch_size=8, **common)
     measured = sgd["w_perp"] / gd["w_perp"]
-    assert np.allclose(measured, predicted_ratio(0.1, 0.05, 8, 2, np.arange(31)), rtol=1e-8)
+    assert np.allclose(measured, predicted_ratio(0.1, 0.05, 8 // 2, np.arange(31)), rtol=1e-8)
     assert ratio_error(sgd, gd, lr=0.1, weight_decay=0.05) < 1e-8
 
 

@@ -20,11 +20,7 @@ def numerical_rank(W: torch.Tensor | np.ndarray, tol: float = 1e-3) -> int:
     This is the rank used by Galanti et al.'s LowRankBias code (`matrix_rank(W/||W||_F, tol)`):
     normalising by the Frobenius norm makes the threshold scale-free. The zero matrix has rank 0.
     """
-    s = singular_values(W)
-    norm = torch.linalg.vector_norm(s)
-    if norm == 0:
-        return 0
-    return int((s / norm > tol).sum())
+    return numerical_ranks(W, (tol,))[0]
 
 
 def numerical_ranks(W: torch.Tensor | np.ndarray, tols: tuple[float, ...]) -> list[int]:

@@ -28,9 +28,10 @@ def gradient_step(W: torch.Tensor, Xb: torch.Tensor, Yb: torch.Tensor, lr: float
     return W - lr * (grad + weight_decay * W)
 
 
-def predicted_ratio(lr: float, weight_decay: float, n: int, batch_size: int, epochs: np.ndarray) -> np.ndarray:
-    """Predicted ||W_perp^SGD|| / ||W_perp^GD|| after `epochs`: (1 - lr*lambda)^((n/B - 1) * epochs)."""
-    return (1.0 - lr * weight_decay) ** ((n // batch_size - 1) * np.asarray(epochs, dtype=float))
+def predicted_ratio(lr: float, weight_decay: float, updates_per_epoch: int, epochs: np.ndarray) -> np.ndarray:
+    """Predicted ||W_perp^SGD|| / ||W_perp^GD|| after `epochs` when SGD makes `updates_per_epoch` = n/B
+    updates per epoch and GD one: (1 - lr*lambda)^((n/B - 1) * epochs)."""
+    return (1.0 - lr * weight_decay) ** ((updates_per_epoch - 1) * np.asarray(epochs, dtype=float))
 
 
 def linear_problem(d: int, n: int, k: int, seed: int, device: torch.device | str = "cpu"):
@@ -112,16 +113,16 @@ def image_autoencoder_problem(images: np.ndarray, n: int, seed: int, device: tor
 def ratio_error(sgd: dict, gd: dict, *, lr: float, weight_decay: float, floor: float = 1e-8) -> float:
     """Largest relative error between the measured ||W_perp^SGD|| / ||W_perp^GD|| and its prediction.
 
-    Per epoch SGD makes `updates_per_epoch` updates and GD one, so the prediction is
-    (1 - lr * weight_decay)^((u_SGD - u_GD) e). Only epochs in which SGD's ||W_perp|| is above
-    `floor` times its start count: below that, float64 rounding of the rest of W leaks into the
-    null space and the ratio measures rounding, not SGD.
+    `gd` must be full-batch GD (one update per epoch); the prediction is `predicted_ratio`. Only epochs
+    in which SGD's ||W_perp|| is above `floor` times its start count: below that, float64 rounding of the
+    rest of W leaks into the null space and the ratio measures rounding, not SGD.
     """
     sgd_w, gd_w = np.asarray(sgd["w_perp"]), np.asarray(gd["w_perp"])
     if len(sgd_w) != len(gd_w):
         raise ValueError(f"the runs logged {len(sgd_w)} and {len(gd_w)} epochs: compare equal lengths")
-    extra_updates = int(sgd["updates_per_epoch"]) - int(gd["updates_per_epoch"])
-    predicted = (1.0 - lr * weight_decay) ** (extra_updates * np.arange(len(sgd_w), dtype=float))
+    if int(gd["updates_per_epoch"]) != 1:
+        raise ValueError(f"gd must be full-batch GD (1 update per epoch), got {int(gd['updates_per_epoch'])}")
+    predicted = predicted_ratio(lr, weight_decay, int(sgd["updates_per_epoch"]), np.arange(len(sgd_w)))
     resolved = sgd_w > floor * sgd_w[0]
     return float(np.max(np.abs((sgd_w / gd_w) / predicted - 1)[resolved]))
 
