@@ -100,9 +100,10 @@ def test_failed_run_leaves_earlier_results_and_outputs_untouched(tiny_book, caps
     assert "broken FAILED" in capsys.readouterr().err
 
 
-def test_strip_timings_removes_papermill_metadata():
-    nb = {"metadata": {"papermill": {"duration": 1}}, "cells": [{"metadata": {"papermill": {}, "tags": ["x"]}}]}
-    assert reproduce.strip_timings(nb) == {"metadata": {}, "cells": [{"metadata": {"tags": ["x"]}}]}
+def test_make_stable_removes_papermill_metadata_and_numbers_cell_ids():
+    nb = {"metadata": {"papermill": {"duration": 1}},
+          "cells": [{"id": "a1b2c3", "metadata": {"papermill": {}, "tags": ["x"]}}]}
+    assert reproduce.make_stable(nb) == {"metadata": {}, "cells": [{"id": "cell-0", "metadata": {"tags": ["x"]}}]}
 
 
 

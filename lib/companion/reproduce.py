@@ -41,9 +41,12 @@ def select_chapters(spec: str) -> list[str]:
     return names
 
 
-def strip_timings(notebook: dict) -> dict:
-    """Drop papermill's per-cell timestamps so regenerated reference notebooks diff cleanly."""
-    for cell in notebook.get("cells", []):
+def make_stable(notebook: dict) -> dict:
+    """Drop papermill's timestamps and number the cell ids (jupytext draws random ones), so a regenerated
+    reference notebook differs from the last one only where its outputs do."""
+    for index, cell in enumerate(notebook.get("cells", [])):
+        if "id" in cell:
+            cell["id"] = f"cell-{index}"
         cell.get("metadata", {}).pop("papermill", None)
         cell.get("metadata", {}).pop("execution", None)
     notebook.get("metadata", {}).pop("papermill", None)
@@ -92,7 +95,7 @@ def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, 
                     os.environ[key] = value
         seconds = time.perf_counter() - start
         out.mkdir(parents=True, exist_ok=True)
-        notebook = strip_timings(json.loads(executed.read_text()))
+        notebook = make_stable(json.loads(executed.read_text()))
         (out / f"{name}.ipynb").write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
         produced = run_dir(name, profile, seed, staging)
         target = run_dir(name, profile, seed, final_root)
