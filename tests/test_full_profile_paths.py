@@ -11,22 +11,27 @@ import pytest
 from companion import chapters
 
 # What each chapter's full-profile data cells print about the shapes they built from the synthetic cache.
-EXPECTED_SHAPES = {"sgd-vs-gd": ["(3072, 500)", "(10000, 3072)", "(50, 3072)"]}
+EXPECTED_SHAPES = {
+    "sgd-vs-gd": ["(3072, 500)", "(10000, 3072)", "(50, 3072)"],
+    "canonical-representation": ["(10000, 3, 32, 32)", "(50, 3, 32, 32)", "sweep data (10000, 784)"],
+}
 
 
 @pytest.fixture
-def synthetic_cifar(tmp_path, monkeypatch):
+def synthetic_cache(tmp_path, monkeypatch):
+    """Random images in the cache formats of CIFAR-10 and MNIST, as many as the full profiles use."""
     rng = np.random.default_rng(0)
-    np.savez(tmp_path / "cifar10.npz",
-             x_train=rng.integers(0, 256, size=(10_000, 32, 32, 3), dtype=np.uint8),
-             y_train=rng.integers(0, 10, size=10_000).astype(np.uint8),
-             x_test=rng.integers(0, 256, size=(50, 32, 32, 3), dtype=np.uint8),
-             y_test=rng.integers(0, 10, size=50).astype(np.uint8))
+    for name, shape in [("cifar10", (32, 32, 3)), ("mnist", (28, 28))]:
+        np.savez(tmp_path / f"{name}.npz",
+                 x_train=rng.integers(0, 256, size=(10_000, *shape), dtype=np.uint8),
+                 y_train=rng.integers(0, 10, size=10_000).astype(np.uint8),
+                 x_test=rng.integers(0, 256, size=(50, *shape), dtype=np.uint8),
+                 y_test=rng.integers(0, 10, size=50).astype(np.uint8))
     monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))
 
 
 @pytest.mark.parametrize("slug", chapters.available())
-def test_full_profile_data_cells_run_on_cpu(slug, synthetic_cifar, capsys):
+def test_full_profile_data_cells_run_on_cpu(slug, synthetic_cache, capsys):
     cells = [c for c in jupytext.read(chapters.source(slug), fmt="myst").cells if c.cell_type == "code"]
     setup = cells[1].source  # imports and start_run, right after the parameters cell
     namespace = {"profile": "full", "seed": 0, "device": "cpu"}

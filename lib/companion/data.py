@@ -152,7 +152,16 @@ def standardize_images(images: np.ndarray, mean: np.ndarray | None = None,
     Pass the training set's `mean` and `std` to standardise a test set the same way.
     Returns (rows, mean, std).
     """
-    x = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    return standardize(images.reshape(len(images), -1).astype(np.float32) / 255.0, mean, std)
+
+
+def standardize(x: np.ndarray, mean: np.ndarray | None = None,
+                std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Standardise the columns of x (N, d): subtract `mean`, divide by `std` (+1e-6 when computed here).
+
+    Without `mean` and `std` they are x's own; pass a training set's to treat a test set alike.
+    Returns (standardised x, mean, std).
+    """
     mean = x.mean(axis=0) if mean is None else mean
     std = x.std(axis=0) + 1e-6 if std is None else std
     return (x - mean) / std, mean, std

@@ -6,6 +6,8 @@ them differ in nothing else. Data stay where they are (pass tensors already on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -16,22 +18,44 @@ from companion.models import weight_matrices
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` on (x, y)."""
-    logits = model(x)
-    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 2048) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` on (x, y), in eval mode, in chunks of `chunk` samples."""
+    was_training = model.training
+    model.eval()
+    try:
+        return _evaluate(model, x, y, chunk)
+    finally:
+        model.train(was_training)
+
+
+def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int) -> tuple[float, float]:
+    if len(x) <= chunk:
+        logits = model(x)
+        return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+    loss = correct = 0.0
+    for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
+        logits = model(xs)
+        loss += F.cross_entropy(logits, ys, reduction="sum").item()
+        correct += (logits.argmax(1) == ys).sum().item()
+    return loss / len(x), correct / len(x)
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: float, weight_decay: float,
                      batch_size: int, epochs: int, seed: int = 0, shuffle: bool = True, log_every: int = 1,
-                     tol: float = 1e-3) -> dict[str, np.ndarray]:
-    """Train with plain SGD (coupled weight decay, no momentum) on cross-entropy; batch_size = len(x) is GD.
+                     tol: float = 1e-3, momentum: float = 0.0, cosine: bool = False,
+                     augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+                     on_epoch: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """Train with SGD (coupled weight decay, no momentum by default) on cross-entropy; batch_size = len(x) is GD.
 
     Each epoch takes len(x) // batch_size updates (the last partial batch is dropped). Every
     `log_every` epochs (and at epochs 0 and E) it logs the training loss and accuracy and the
     numerical rank of every weight matrix, at the epochs `log_epochs`; every epoch (1..E) it logs
-    `fluctuation`, the mean size of an update divided by the learning rate, ||dW||_F / lr = the norm
-    of the regularised minibatch gradient: the SGD noise.
+    `fluctuation`, the norm of the regularised minibatch gradient, averaged over the epoch (without
+    momentum it is the size of an update over the learning rate): the SGD noise.
+
+    Options for larger runs: heavy-ball `momentum`, a `cosine` learning-rate decay to zero over the
+    run, `augment(batch, generator)` applied to each minibatch, and `on_epoch(epoch)` called after
+    epochs 0..E (for measurements during training; the model is in train mode when it is called).
     """
     n = len(x)
     if lr <= 0:
@@ -39,7 +63,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be between 1 and the {n} training points, got {batch_size}")
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
+    updates = epochs * (n // batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(updates, 1)) if cosine else None
     g = torch.Generator().manual_seed(seed)
     usable = n - n % batch_size
     log: dict[str, list] = {"log_epochs": [], "loss": [], "accuracy": [], "ranks": [], "fluctuation": []}
@@ -52,19 +78,26 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
         log["ranks"].append([numerical_rank(W, tol) for W in weight_matrices(model)])
 
     record(0)
+    if on_epoch is not None:
+        on_epoch(0)
     for epoch in range(1, epochs + 1):
         order = (torch.randperm(n, generator=g) if shuffle else torch.arange(n))[:usable].to(x.device)
         sizes = []
         for idx in order.split(batch_size):
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            xb = x[idx] if augment is None else augment(x[idx], g)
+            loss = F.cross_entropy(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():  # plain SGD moves by lr * (grad + wd * p): its size over lr is this norm
                 sizes.append(torch.sqrt(sum(((p.grad + weight_decay * p) ** 2).sum() for p in params)))
             opt.step()
+            if schedule is not None:
+                schedule.step()
         log["fluctuation"].append(torch.stack(sizes).mean().item())
         if epoch % log_every == 0 or epoch == epochs:
             record(epoch)
+        if on_epoch is not None:
+            on_epoch(epoch)
     out = {key: np.asarray(val) for key, val in log.items()}
     out["steps"] = np.asarray(epochs * (usable // batch_size))
     return out

@@ -1,0 +1,80 @@
+"""ResNet-18 for 32x32 images, with a two-layer fully connected head, and its CIFAR input pipeline.
+
+The CIFAR variant of He et al.'s ResNet-18 (a 3x3 stem, no max-pool), as in most CIFAR-10
+papers. The head, Linear(512, width)-ReLU-Linear(width, classes), gives a fully connected layer
+between learned features whose alignment can be measured (the Canonical Representation chapter).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a shortcut (a 1x1 convolution when the shape changes)."""
+
+    def __init__(self, fan_in: int, fan_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(fan_in, fan_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(fan_out)
+        self.conv2 = nn.Conv2d(fan_out, fan_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(fan_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or fan_in != fan_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(fan_in, fan_out, 1, stride, bias=False), nn.BatchNorm2d(fan_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+def resnet18(classes: int = 10, head_width: int = 512, base: int = 64) -> nn.Sequential:
+    """ResNet-18 (CIFAR stem) -> global average pool -> Linear(8*base, head_width) -> ReLU -> Linear(., classes).
+
+    `base` is the width of the first stage (64 in the standard network; tests use a tiny one).
+    The head is the model's last module: `model[-1][0]` is the first fully connected layer.
+    """
+    widths = [base, 2 * base, 4 * base, 8 * base]
+    layers: list[nn.Module] = [nn.Conv2d(3, base, 3, 1, 1, bias=False), nn.BatchNorm2d(base), nn.ReLU()]
+    fan_in = base
+    for i, width in enumerate(widths):
+        for j in range(2):
+            layers.append(BasicBlock(fan_in, width, stride=2 if i > 0 and j == 0 else 1))
+            fan_in = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    head = nn.Sequential(nn.Linear(fan_in, head_width), nn.ReLU(), nn.Linear(head_width, classes))
+    return nn.Sequential(*layers, head)
+
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+
+def image_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """uint8 images (N, H, W, 3) -> float32 (N, 3, H, W), standardised with CIFAR-10's channel statistics."""
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"expected images of shape (N, H, W, 3), got {images.shape}")
+    x = torch.as_tensor(images, device=device).permute(0, 3, 1, 2).float() / 255.0
+    mean = torch.tensor(CIFAR_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR_STD, device=device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def crop_and_flip(batch: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """The standard CIFAR augmentation: a random crop of the zero-padded image and a random horizontal flip.
+
+    `batch` is (N, C, H, W) on any device; the random offsets come from the CPU `generator`, so
+    a seeded run draws the same augmentations on every device.
+    """
+    n, _, h, w = batch.shape
+    padded = nn.functional.pad(batch, (pad, pad, pad, pad))
+    dy, dx = (torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(batch.device) for _ in range(2))
+    flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device)
+    rows = (dy[:, None] + torch.arange(h, device=batch.device)).view(n, 1, h, 1)
+    cols = dx[:, None] + torch.arange(w, device=batch.device)
+    cols = torch.where(flip[:, None], cols.flip(1), cols).view(n, 1, 1, w)
+    index = torch.arange(n, device=batch.device).view(n, 1, 1, 1)
+    channel = torch.arange(batch.shape[1], device=batch.device).view(1, -1, 1, 1)
+    return padded[index, channel, rows, cols]

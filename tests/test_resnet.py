@@ -1,0 +1,72 @@
+"""The CIFAR ResNet-18, its input pipeline and the full-profile training options, on tiny sizes on the CPU."""
+
+import numpy as np
+import pytest
+import torch
+
+from companion.alignment import alignments, measure
+from companion.resnet import crop_and_flip, image_tensor, resnet18
+from companion.training import evaluate, train_classifier
+
+
+def test_resnet18_maps_images_to_logits_and_exposes_its_head():
+    model = resnet18(classes=10, head_width=16, base=4)
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert model[-1][0].in_features == 32 and model[-1][0].out_features == 16
+    # the standard width has the usual 11 million parameters (plus the 512 x 512 head)
+    assert 11.0e6 < sum(p.numel() for p in resnet18().parameters()) < 11.5e6
+
+
+def test_crop_and_flip_without_padding_only_flips():
+    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4)
+    out = crop_and_flip(x, torch.Generator().manual_seed(0), pad=0)
+    for i in range(2):
+        assert torch.equal(out[i], x[i]) or torch.equal(out[i], x[i].flip(-1))
+
+
+def test_crop_and_flip_is_a_shifted_window_of_the_padded_image_and_is_seeded():
+    x = torch.randn(16, 3, 8, 8)
+    a = crop_and_flip(x, torch.Generator().manual_seed(1))
+    b = crop_and_flip(x, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and a.shape == x.shape
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
+    for i in range(16):
+        windows = [padded[i, :, r:r + 8, c:c + 8] for r in range(9) for c in range(9)]
+        assert any(torch.equal(a[i], w) or torch.equal(a[i], w.flip(-1)) for w in windows)
+
+
+def test_image_tensor_standardises_channels_and_rejects_other_shapes():
+    images = np.full((2, 4, 4, 3), 128, dtype=np.uint8)
+    x = image_tensor(images)
+    assert x.shape == (2, 3, 4, 4)
+    assert x[0, 0, 0, 0].item() == pytest.approx((128 / 255 - 0.4914) / 0.2470, abs=1e-5)
+    with pytest.raises(ValueError, match="N, H, W, 3"):
+        image_tensor(np.zeros((2, 4, 4), dtype=np.uint8))
+
+
+def test_full_profile_training_path_runs_one_step_on_cpu():
+    """One step of the full recipe (momentum, cosine, augmentation, measurements) on a tiny ResNet."""
+    torch.manual_seed(0)
+    model = resnet18(head_width=8, base=2)
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    track = {}
+
+    def on_epoch(epoch):
+        track[epoch] = alignments(measure(model, model[-1][0], x, y))
+
+    before = [p.detach().clone() for p in model.parameters()]
+    h = train_classifier(model, x, y, lr=0.1, weight_decay=5e-4, batch_size=8, epochs=1, momentum=0.9,
+                         cosine=True, augment=crop_and_flip, on_epoch=on_epoch)
+    assert int(h["steps"]) == 1 and sorted(track) == [0, 1]
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert model.training  # measurements and evaluation leave the model in train mode
+
+
+def test_evaluate_in_chunks_matches_one_pass_and_leaves_batch_norm_statistics_alone():
+    torch.manual_seed(0)
+    model = resnet18(head_width=8, base=2)
+    x, y = torch.randn(10, 3, 32, 32), torch.randint(0, 10, (10,))
+    stats = model[1].running_mean.clone()
+    whole, chunked = evaluate(model, x, y), evaluate(model, x, y, chunk=3)
+    assert whole == pytest.approx(chunked, rel=1e-5)
+    assert torch.equal(stats, model[1].running_mean)
