@@ -45,6 +45,8 @@ def test_alignment_of_independent_random_matrices_is_near_zero():
 def test_alignment_rejects_mismatched_shapes_and_constant_matrices():
     with pytest.raises(ValueError, match="same shape"):
         alignment(torch.ones(3, 3), torch.ones(4, 4))
+    with pytest.raises(ValueError, match="same shape"):
+        alignment(torch.ones(2, 8), torch.ones(4, 4))  # same number of entries is not enough
     with pytest.raises(ValueError, match="constant"):
         alignment(torch.ones(3, 3), random_psd(3, 0))
 
@@ -79,6 +81,14 @@ def test_layer_signals_requires_a_linear_layer():
     model = mlp((4, 3, 2))
     with pytest.raises(TypeError, match="nn.Linear"):
         layer_signals(model, model[1], torch.randn(2, 4), torch.zeros(2, dtype=torch.long))
+
+
+def test_layer_signals_refuses_batch_norm_in_training_mode():
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2))
+    x, y = torch.randn(5, 4), torch.zeros(5, dtype=torch.long)
+    with pytest.raises(ValueError, match="eval mode"):
+        layer_signals(model, model[2], x, y)
+    assert layer_signals(model.eval(), model[2], x, y)["g_b"].shape == (5, 2)
 
 
 def test_permutation_null_removes_neuron_correspondence_but_keeps_the_diagonal():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from companion.alignment import alignments, measure
-from companion.resnet import crop_and_flip, image_tensor, resnet18
+from companion.resnet import calibrate_batch_norm, crop_and_flip, image_tensor, resnet18
 from companion.training import evaluate, train_classifier
 
 
@@ -70,3 +70,28 @@ def test_evaluate_in_chunks_matches_one_pass_and_leaves_batch_norm_statistics_al
     whole, chunked = evaluate(model, x, y), evaluate(model, x, y, chunk=3)
     assert whole == pytest.approx(chunked, rel=1e-5)
     assert torch.equal(stats, model[1].running_mean)
+
+
+def test_calibrate_batch_norm_sets_running_statistics_without_changing_parameters():
+    torch.manual_seed(0)
+    model = resnet18(head_width=8, base=2)
+    x = torch.randn(40, 3, 32, 32) * 3 + 1
+    params = [p.detach().clone() for p in model.parameters()]
+    model.eval()
+    calibrate_batch_norm(model, x, batch_size=20, batches=2)
+    assert not model.training
+    stem = model[1]
+    expected = model[0](x).mean(dim=(0, 2, 3))  # the stem's batch norm sees the stem convolution's output
+    assert torch.allclose(stem.running_mean, expected, atol=1e-4)
+    assert stem.momentum == 0.1
+    assert all(torch.equal(a, b) for a, b in zip(params, model.parameters(), strict=True))
+
+
+def test_train_classifier_stops_after_max_updates_inside_an_epoch():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    x, y = torch.randn(20, 4), torch.randint(0, 3, (20,))
+    h = train_classifier(model, x, y, lr=0.1, weight_decay=0.0, batch_size=4, epochs=10, max_updates=12)
+    assert int(h["steps"]) == 12  # two full epochs of 5 updates and two of the third
+    assert list(h["log_epochs"]) == [0, 1, 2, 3]
+    assert len(h["fluctuation"]) == 3

@@ -22,6 +22,9 @@ PAIRS = {"RGA": ("H", "G"), "RWA": ("H", "Z"), "GWA": ("G", "Z")}
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
+BATCH_COUPLED = (nn.modules.batchnorm._BatchNorm, nn.Dropout)
+"""Modules that, in training mode, make one sample's output depend on the others (or on chance)."""
+
 
 def sum_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Cross-entropy summed over the batch, so each sample's gradient is its own loss's gradient."""
@@ -35,15 +38,17 @@ def layer_signals(model: nn.Module, layer: nn.Linear, x: torch.Tensor, y: torch.
     Returns h_a (the layer's input), h_b (its output), g_a = -dl_i/dh_a and g_b = -dl_i/dh_b, where
     l_i is sample i's loss. With a summed loss and a model that treats samples independently (no
     batch statistics: call it in eval mode), the gradient of the batch loss with respect to sample
-    i's activation is exactly sample i's own gradient. Processed in chunks of `chunk` samples.
+    i's activation is exactly sample i's own gradient. Processed in chunks of `chunk` samples; a
+    model with batch norm or dropout in training mode is refused.
     """
     if not isinstance(layer, nn.Linear):
         raise TypeError(f"layer must be an nn.Linear, got {type(layer).__name__}")
+    coupled = [type(m).__name__ for m in model.modules() if m.training and isinstance(m, BATCH_COUPLED)]
+    if coupled:
+        raise ValueError(f"put the model in eval mode first: {coupled[0]} in training mode mixes samples")
     seen: dict[str, torch.Tensor] = {}
 
     def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        inputs[0].retain_grad()
-        output.retain_grad()
         seen["h_a"], seen["h_b"] = inputs[0], output
 
     parts: dict[str, list[torch.Tensor]] = {"h_a": [], "h_b": [], "g_a": [], "g_b": []}
@@ -51,15 +56,14 @@ def layer_signals(model: nn.Module, layer: nn.Linear, x: torch.Tensor, y: torch.
     try:
         for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
             xs = xs.detach().requires_grad_(True)  # so that the layer's input needs a gradient too
-            model.zero_grad(set_to_none=True)
-            loss(model(xs), ys).backward()
-            for side in ("a", "b"):
-                h = seen[f"h_{side}"]
-                parts[f"h_{side}"].append(h.detach())
-                parts[f"g_{side}"].append(-h.grad.detach())
+            total = loss(model(xs), ys)
+            # only the gradients at the layer: backward stops there, and no parameter gradient is touched
+            grads = torch.autograd.grad(total, [seen["h_a"], seen["h_b"]])
+            for side, grad in zip("ab", grads, strict=True):
+                parts[f"h_{side}"].append(seen[f"h_{side}"].detach())
+                parts[f"g_{side}"].append(-grad.detach())
     finally:
         handle.remove()
-        model.zero_grad(set_to_none=True)
     return {key: torch.cat(val) for key, val in parts.items()}
 
 
@@ -77,10 +81,10 @@ def normalized_covariance(v: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 def alignment(A: torch.Tensor | np.ndarray, B: torch.Tensor | np.ndarray) -> float:
     """Pearson correlation between the entries of two matrices of the same shape (1: proportional)."""
+    if tuple(A.shape) != tuple(B.shape):
+        raise ValueError(f"matrices must have the same shape, got {tuple(A.shape)} and {tuple(B.shape)}")
     a = torch.as_tensor(A, dtype=torch.float64).flatten()
     b = torch.as_tensor(B, dtype=torch.float64, device=a.device).flatten()
-    if a.shape != b.shape:
-        raise ValueError(f"matrices must have the same shape, got {tuple(A.shape)} and {tuple(B.shape)}")
     a, b = a - a.mean(), b - b.mean()
     denom = a.norm() * b.norm()
     if denom == 0:

@@ -145,26 +145,29 @@ def load_cifar10() -> dict[str, np.ndarray]:
     return _load_npz(path, (32, 32, 3))
 
 
-def standardize_images(images: np.ndarray, mean: np.ndarray | None = None,
-                       std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flatten uint8 images (N, ...) to float32 rows scaled to [0, 1] and standardised per pixel.
+def standardize_images(images: np.ndarray, mean: np.ndarray | None = None, std: np.ndarray | None = None,
+                       per_pixel: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flatten uint8 images (N, ...) to float32 rows scaled to [0, 1] and standardise them (see `standardize`).
 
     Pass the training set's `mean` and `std` to standardise a test set the same way.
     Returns (rows, mean, std).
     """
-    return standardize(images.reshape(len(images), -1).astype(np.float32) / 255.0, mean, std)
+    return standardize(images.reshape(len(images), -1).astype(np.float32) / 255.0, mean, std, per_pixel)
 
 
-def standardize(x: np.ndarray, mean: np.ndarray | None = None,
-                std: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standardise the columns of x (N, d): subtract `mean`, divide by `std` (+1e-6 when computed here).
+def standardize(x: np.ndarray, mean: np.ndarray | None = None, std: np.ndarray | None = None,
+                per_pixel: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Subtract `mean` and divide by `std` (+1e-6 when computed here) the rows of x (N, d).
 
-    Without `mean` and `std` they are x's own; pass a training set's to treat a test set alike.
-    Returns (standardised x, mean, std).
+    Without `mean` and `std` they are x's own: per column (`per_pixel`), or one number for the whole
+    array, which suits images with pixels that are constant in the training set (per-pixel
+    statistics would blow up a test image that differs there). Pass a training set's statistics
+    to treat a test set alike. Returns (standardised x, mean, std).
     """
-    mean = x.mean(axis=0) if mean is None else mean
-    std = x.std(axis=0) + 1e-6 if std is None else std
-    return (x - mean) / std, mean, std
+    axis = 0 if per_pixel else None
+    mean = x.mean(axis=axis) if mean is None else mean
+    std = x.std(axis=axis) + 1e-6 if std is None else std
+    return ((x - mean) / std).astype(np.float32), mean, std
 
 
 def load_text(name: str) -> str:

@@ -70,11 +70,36 @@ def crop_and_flip(batch: torch.Tensor, generator: torch.Generator, pad: int = 4)
     """
     n, _, h, w = batch.shape
     padded = nn.functional.pad(batch, (pad, pad, pad, pad))
-    dy, dx = (torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(batch.device) for _ in range(2))
-    flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device)
+    draws = torch.randint(0, 2 * pad + 1, (3, n), generator=generator)
+    draws[2] = torch.randint(0, 2, (n,), generator=generator)
+    dy, dx, flip = draws.to(batch.device)  # one small copy per batch
+    flip = flip.bool()
     rows = (dy[:, None] + torch.arange(h, device=batch.device)).view(n, 1, h, 1)
     cols = dx[:, None] + torch.arange(w, device=batch.device)
     cols = torch.where(flip[:, None], cols.flip(1), cols).view(n, 1, 1, w)
     index = torch.arange(n, device=batch.device).view(n, 1, 1, 1)
     channel = torch.arange(batch.shape[1], device=batch.device).view(1, -1, 1, 1)
     return padded[index, channel, rows, cols]
+
+
+@torch.no_grad()
+def calibrate_batch_norm(model: nn.Module, x: torch.Tensor, batch_size: int = 500, batches: int = 10) -> None:
+    """Set every batch-norm layer's running statistics to their average over `batches` batches of x.
+
+    A freshly built network has running means 0 and variances 1, so in eval mode its batch norms
+    are identities, unlike in training; calibrating first makes eval-mode measurements of an
+    untrained network describe the network that training starts from. Parameters do not change.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    was_training, momenta = model.training, [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the calibration batches
+    model.train()
+    try:
+        for xs in x[: batch_size * batches].split(batch_size):
+            model(xs)
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        model.train(was_training)

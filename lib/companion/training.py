@@ -44,7 +44,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
                      batch_size: int, epochs: int, seed: int = 0, shuffle: bool = True, log_every: int = 1,
                      tol: float = 1e-3, momentum: float = 0.0, cosine: bool = False,
                      augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-                     on_epoch: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+                     on_epoch: Callable[[int], None] | None = None,
+                     max_updates: int | None = None) -> dict[str, np.ndarray]:
     """Train with SGD (coupled weight decay, no momentum by default) on cross-entropy; batch_size = len(x) is GD.
 
     Each epoch takes len(x) // batch_size updates (the last partial batch is dropped). Every
@@ -54,8 +55,10 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     momentum it is the size of an update over the learning rate): the SGD noise.
 
     Options for larger runs: heavy-ball `momentum`, a `cosine` learning-rate decay to zero over the
-    run, `augment(batch, generator)` applied to each minibatch, and `on_epoch(epoch)` called after
-    epochs 0..E (for measurements during training; the model is in train mode when it is called).
+    run, `augment(batch, generator)` applied to each minibatch, `on_epoch(epoch)` called after
+    epochs 0..E (for measurements during training; the model is in train mode when it is called),
+    and `max_updates`, which ends the run after that many updates (inside the last epoch), so that
+    runs with different batch sizes can make exactly the same number of updates.
     """
     n = len(x)
     if lr <= 0:
@@ -64,7 +67,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
         raise ValueError(f"batch_size must be between 1 and the {n} training points, got {batch_size}")
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
-    updates = epochs * (n // batch_size)
+    updates = epochs * (n // batch_size) if max_updates is None else min(max_updates, epochs * (n // batch_size))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(updates, 1)) if cosine else None
     g = torch.Generator().manual_seed(seed)
     usable = n - n % batch_size
@@ -80,10 +83,14 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     record(0)
     if on_epoch is not None:
         on_epoch(0)
+    done = 0
     for epoch in range(1, epochs + 1):
         order = (torch.randperm(n, generator=g) if shuffle else torch.arange(n))[:usable].to(x.device)
         sizes = []
         for idx in order.split(batch_size):
+            if done == updates:
+                break
+            done += 1
             xb = x[idx] if augment is None else augment(x[idx], g)
             loss = F.cross_entropy(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
@@ -94,12 +101,15 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
             if schedule is not None:
                 schedule.step()
         log["fluctuation"].append(torch.stack(sizes).mean().item())
-        if epoch % log_every == 0 or epoch == epochs:
+        last = epoch == epochs or done == updates
+        if epoch % log_every == 0 or last:
             record(epoch)
         if on_epoch is not None:
             on_epoch(epoch)
+        if last:
+            break
     out = {key: np.asarray(val) for key, val in log.items()}
-    out["steps"] = np.asarray(epochs * (usable // batch_size))
+    out["steps"] = np.asarray(done)
     return out
 
 
