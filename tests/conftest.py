@@ -1,7 +1,24 @@
-"""Test session set-up: results written by tests (and by nbval's kernels) go to a temporary folder."""
+"""Test session set-up: results written by tests (and by nbval's kernels) go to a temporary folder; shared data."""
 
 import os
 import tempfile
 
+import pytest
+import torch
+
+from companion.data import load_digits, standardize
+
 os.environ["COMPANION_RESULTS_DIR"] = tempfile.mkdtemp(prefix="companion-test-results-")
 os.environ.pop("MPLBACKEND", None)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """sklearn's digits as the chapters prepare them: (x, y, x_test, y_test) tensors, one overall
+    mean and standard deviation from the training set. Torch runs on one thread, as in the chapters."""
+    torch.set_num_threads(1)
+    data = load_digits()
+    x, mean, std = standardize(data["x_train"], per_pixel=False)
+    x_test = standardize(data["x_test"], mean, std)[0]
+    return (torch.as_tensor(x), torch.as_tensor(data["y_train"]), torch.as_tensor(x_test),
+            torch.as_tensor(data["y_test"]))

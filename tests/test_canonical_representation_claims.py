@@ -9,7 +9,6 @@ import torch
 
 from companion.alignment import RELATIONS, alignments, input_mass, measure, power_laws
 from companion.claims import check, declared
-from companion.data import load_digits, standardize
 from companion.models import mlp
 from companion.training import train_classifier
 
@@ -20,16 +19,6 @@ WIDTHS, LR, BATCH, EPOCHS = (64, 128, 128, 128, 10), 0.05, 32, 60
 @pytest.fixture(scope="module")
 def claims():
     return {c.id: c for c in declared(CHAPTER)}
-
-
-@pytest.fixture(scope="module")
-def digits():
-    torch.set_num_threads(1)
-    data = load_digits()
-    x, mean, std = standardize(data["x_train"], per_pixel=False)
-    x_test = standardize(data["x_test"], mean, std)[0]
-    return (torch.as_tensor(x), torch.as_tensor(data["y_train"]), torch.as_tensor(x_test),
-            torch.as_tensor(data["y_test"]))
 
 
 def train(digits, weight_decay, batch_size=BATCH, epochs=EPOCHS, lr=LR, extra_inputs=None, max_updates=None):

@@ -14,19 +14,38 @@ def singular_values(W: torch.Tensor | np.ndarray) -> torch.Tensor:
     return torch.linalg.svdvals(W.detach().to(torch.float64))
 
 
-def numerical_rank(W: torch.Tensor | np.ndarray, tol: float = 1e-3) -> int:
-    """Number of singular values of W / ||W||_F above `tol`.
+def numerical_rank(W: torch.Tensor | np.ndarray, tol: float = 1e-3, relative_to: str = "frobenius") -> int:
+    """Number of singular values of W above `tol` times ||W||_F (or times ||W||_2 with relative_to="spectral").
 
-    This is the rank used by Galanti et al.'s LowRankBias code (`matrix_rank(W/||W||_F, tol)`):
-    normalising by the Frobenius norm makes the threshold scale-free. The zero matrix has rank 0.
+    The Frobenius version is the rank used by Galanti et al.'s LowRankBias code
+    (`matrix_rank(W/||W||_F, tol)`); the spectral one counts sigma_i / sigma_1 > tol. Either way the
+    threshold is scale-free. The zero matrix has rank 0.
     """
-    return numerical_ranks(W, (tol,))[0]
+    return numerical_ranks(W, (tol,), relative_to)[0]
 
 
-def numerical_ranks(W: torch.Tensor | np.ndarray, tols: tuple[float, ...]) -> list[int]:
+def numerical_ranks(W: torch.Tensor | np.ndarray, tols: tuple[float, ...], relative_to: str = "frobenius") -> list[int]:
     """`numerical_rank` at several tolerances from one singular value decomposition."""
+    if relative_to not in ("frobenius", "spectral"):
+        raise ValueError(f"relative_to must be 'frobenius' or 'spectral', got {relative_to!r}")
     s = singular_values(W)
-    norm = torch.linalg.vector_norm(s)
+    norm = torch.linalg.vector_norm(s) if relative_to == "frobenius" else s[0]  # s is sorted, descending
     if norm == 0:
         return [0 for _ in tols]
     return [int((s / norm > tol).sum()) for tol in tols]
+
+
+def within_class_variability(features: torch.Tensor, labels: torch.Tensor) -> float:
+    """Papyan et al.'s NC1 = tr(Sigma_W Sigma_B^+) / C for features (n, d) and labels (n,).
+
+    Sigma_W is the average within-class covariance, Sigma_B the covariance of the class means; NC1
+    goes to 0 as the features of each class collapse onto their mean (neural collapse).
+    """
+    h = torch.as_tensor(features).detach().to(torch.float64)
+    classes = torch.unique(labels)
+    means = torch.stack([h[labels == c].mean(0) for c in classes])
+    centred = h - means[torch.searchsorted(classes, labels)]
+    sigma_w = centred.T @ centred / len(h)
+    between = means - means.mean(0)
+    sigma_b = between.T @ between / len(classes)
+    return float(torch.trace(sigma_w @ torch.linalg.pinv(sigma_b)) / len(classes))
