@@ -9,6 +9,7 @@ from companion.bounds import (
     bartlett2017,
     frobenius_norm,
     golowich2018,
+    layer_norms,
     low_rank_complexity,
     low_rank_complexity_bound,
     margins,
@@ -37,35 +38,47 @@ def test_norms_reject_non_matrices():
         spectral_norm(torch.ones(3))
 
 
+def test_layer_norms_come_from_one_svd():
+    n = layer_norms(torch.tensor([[3.0, 4.0], [0.0, 1.0]]))
+    assert (n.out_width, n.in_width) == (2, 2)
+    assert n.frobenius == pytest.approx(math.sqrt(26))
+    assert n.norm21 == pytest.approx(6.0)
+    assert n.spectral == pytest.approx(float(n.singular[0])) and n.singular[0] >= n.singular[1]
+    assert n.spectral == pytest.approx(spectral_norm(torch.tensor([[3.0, 4.0], [0.0, 1.0]])))
+
+
+NA, NI = layer_norms(A), layer_norms(I3)
+
+
 def test_neyshabur2015_and_golowich2018_on_two_layers():
-    assert neyshabur2015([A, A], B=2.0, m=4) == pytest.approx(2.0 * 4 * 25 / 2)
+    assert neyshabur2015([NA, NA], B=2.0, m=4) == pytest.approx(2.0 * 4 * 25 / 2)
     depth = math.sqrt(2 * math.log(2) * 2) + 1
-    assert golowich2018([A, A], B=2.0, m=4) == pytest.approx(2.0 * depth * 25 / 2)
+    assert golowich2018([NA, NA], B=2.0, m=4) == pytest.approx(2.0 * depth * 25 / 2)
 
 
 def test_bartlett2017_main_term():
     X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])  # ||X||_F = 2, m = 4
     ratio = 2 * (7 / 4) ** (2 / 3)
-    assert bartlett2017([A, A], X) == pytest.approx(2.0 * 16 * ratio**1.5 / 4)
+    assert bartlett2017([NA, NA], frobenius_norm(X), len(X)) == pytest.approx(2.0 * 16 * ratio**1.5 / 4)
 
 
 def test_neyshabur2018_pac_bayes_term():
     # two 3x3 identities: spectral product 1, stable ranks 3 + 3, h = 3, L = 2
     expected = 1.0 * math.sqrt(4 * 3 * math.log(6) * 6) / math.sqrt(9)
-    assert neyshabur2018([I3, I3], B=1.0, m=9) == pytest.approx(expected)
+    assert neyshabur2018([NI, NI], B=1.0, m=9) == pytest.approx(expected)
 
 
 def test_rank_terms_multiply_versus_add():
     # ranks (2, 2), spectral norms 4 and 4, output widths 2 and 2
-    assert rank_multiplicative([A, A], [2, 2], B=1.0, m=1) == pytest.approx((math.sqrt(2) * 4) ** 2)
-    assert rank_additive([A, A], [2, 2], B=1.0, m=1) == pytest.approx(16 * (2 + 2))
+    assert rank_multiplicative([NA, NA], [2, 2], B=1.0, m=1) == pytest.approx((math.sqrt(2) * 4) ** 2)
+    assert rank_additive([NA, NA], [2, 2], B=1.0, m=1) == pytest.approx(16 * (2 + 2))
     assert rank_factor_ratio([2, 2], [2, 2]) == pytest.approx(2 / 4)
     with pytest.raises(ValueError, match="one output width per rank"):
         rank_factor_ratio([2, 2], [2])
 
 
 def test_rank_multiplicative_is_golowich_without_its_depth_factor_when_frobenius_is_sqrt_rank_spectral():
-    weights = [I3, I3, I3]  # ||I||_F = sqrt(3) ||I||_2 exactly
+    weights = [NI, NI, NI]  # ||I||_F = sqrt(3) ||I||_2 exactly
     depth = math.sqrt(2 * math.log(2) * 3) + 1
     expected = golowich2018(weights, B=1.5, m=7) / depth
     assert rank_multiplicative(weights, [3, 3, 3], B=1.5, m=7) == pytest.approx(expected)

@@ -10,7 +10,7 @@ from companion.bounds import low_rank_complexity, low_rank_complexity_bound, ran
 from companion.claims import check, declared
 from companion.metrics import numerical_rank
 from companion.models import mlp, weight_matrices
-from companion.training import train_classifier
+from companion.training import evaluate, train_classifier
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "low-rank-bounds.md"
 WIDTH, D_OUT = 128, 128
@@ -21,12 +21,17 @@ def claims():
     return {c.id: c for c in declared(CHAPTER)}
 
 
-def ranks_after_training(digits, weight_decay, hidden=4, epochs=150):
+def train(digits, weight_decay, hidden=4, epochs=150):
     x, y = digits[:2]
     torch.manual_seed(0)
     model = mlp((64, *[WIDTH] * hidden, 10))
     train_classifier(model, x, y, lr=0.05, weight_decay=weight_decay, batch_size=32, epochs=epochs,
                      momentum=0.9, log_every=epochs)
+    return model
+
+
+def ranks_after_training(digits, weight_decay, hidden=4, epochs=150):
+    model = train(digits, weight_decay, hidden, epochs)
     return [numerical_rank(W, 1e-2, relative_to="spectral") for W in weight_matrices(model)]
 
 
@@ -57,8 +62,15 @@ def test_low_rank_cheaper_holds_on_digits_and_fails_on_data_of_rank_eight(claims
 
 
 def test_top_layers_collapse_holds_with_weight_decay_and_fails_without(claims, trained_ranks):
-    assert check(claims["top-layers-collapse"], max(trained_ranks[5e-3][-3:])).passed
-    assert not check(claims["top-layers-collapse"], max(trained_ranks[0.0][-3:])).passed
+    assert check(claims["top-layers-collapse"], max(trained_ranks[5e-3][-3:-1])).passed
+    assert not check(claims["top-layers-collapse"], max(trained_ranks[0.0][-3:-1])).passed
+
+
+def test_collapse_keeps_accuracy_holds_at_5e_3_and_fails_when_weight_decay_wipes_out_the_network(claims, digits):
+    _, _, x_test, y_test = digits
+    for wd, should_pass in [(5e-3, True), (0.5, False)]:
+        accuracy = evaluate(train(digits, wd, epochs=30 if wd > 0.1 else 150), x_test, y_test)[1]
+        assert check(claims["collapse-keeps-accuracy"], accuracy).passed is should_pass
 
 
 def test_no_wd_full_rank_holds_without_weight_decay_and_fails_with_it(claims, trained_ranks):
@@ -76,8 +88,10 @@ def test_additive_gain_holds_for_four_hidden_layers_and_fails_for_one(claims, di
 
 def test_gain_grows_with_depth_for_high_rank_layers_and_fails_for_rank_one_layers(claims):
     def growth(rank):
-        gains = [rank_factor_ratio([rank] * (h + 1), [WIDTH] * h + [10]) for h in (1, 2, 3, 4, 6)]
-        return min(b / a for a, b in zip(gains[:-1], gains[1:], strict=True))
+        depths = (1, 2, 3, 4, 6)
+        gains = [rank_factor_ratio([rank] * (h + 1), [WIDTH] * h + [10]) for h in depths]
+        steps = zip(depths[:-1], depths[1:], gains[:-1], gains[1:], strict=True)
+        return min((b / a) ** (1 / (h2 - h1)) for h1, h2, a, b in steps)
 
     assert check(claims["gain-grows-with-depth"], growth(10)).passed
     assert not check(claims["gain-grows-with-depth"], growth(1)).passed

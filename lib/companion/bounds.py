@@ -1,8 +1,9 @@
 """Norms, complexities and norm-based generalization bounds of layered networks.
 
 Every bound here is a *capacity term*: the factor that multiplies 1/margin in a margin bound,
-computed from the weight matrices W_1..W_L of a network (input layer first), the largest input norm
-B, the number of samples m and, where needed, the whole data matrix. Constants and logarithmic
+computed from the norms of the weight matrices W_1..W_L of a network (input layer first; see
+`layer_norms`, one SVD per matrix), the largest input norm B, the number of samples m and, where
+needed, the Frobenius norm of the whole data matrix. Constants and logarithmic
 factors follow the cited statements where they are simple and are dropped where noted; what a
 chapter compares is how the terms scale, since at realistic sizes all of them are vacuous.
 """
@@ -11,10 +12,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
-Matrices = Sequence[torch.Tensor]
+
+@dataclass(frozen=True)
+class LayerNorms:
+    """What the bounds need from one weight matrix W (out, in), from a single SVD."""
+
+    spectral: float  # ||W||_2
+    frobenius: float  # ||W||_F
+    norm21: float  # ||W^T||_{2,1}
+    out_width: int
+    in_width: int
+    singular: torch.Tensor  # singular values, descending (for ranks)
+
+
+def layer_norms(W: torch.Tensor) -> LayerNorms:
+    """The norms of a weight matrix (out, in) that the bounds use, from one SVD in float64."""
+    W = _f64(W)
+    s = torch.linalg.svdvals(W)
+    return LayerNorms(spectral=float(s[0]), frobenius=float(s.norm()), norm21=float(W.norm(dim=1).sum()),
+                      out_width=W.shape[0], in_width=W.shape[1], singular=s.cpu())
 
 
 def _f64(W: torch.Tensor) -> torch.Tensor:
@@ -64,54 +84,53 @@ def low_rank_complexity_bound(X: torch.Tensor, d_out: int, r: int, M: float = 1.
     return M * math.sqrt(r * d_out) * frobenius_norm(X)
 
 
-def neyshabur2015(weights: Matrices, B: float, m: int) -> float:
+def neyshabur2015(layers: Sequence[LayerNorms], B: float, m: int) -> float:
     """Neyshabur, Tomioka and Srebro (2015): B 2^L prod_j ||W_j||_F / sqrt(m)."""
-    return B * 2 ** len(weights) * math.prod(frobenius_norm(W) for W in weights) / math.sqrt(m)
+    return B * 2 ** len(layers) * math.prod(n.frobenius for n in layers) / math.sqrt(m)
 
 
-def golowich2018(weights: Matrices, B: float, m: int) -> float:
+def golowich2018(layers: Sequence[LayerNorms], B: float, m: int) -> float:
     """Golowich, Rakhlin and Shamir (2018): B (sqrt(2 ln(2) L) + 1) prod_j ||W_j||_F / sqrt(m)."""
-    depth = math.sqrt(2 * math.log(2) * len(weights)) + 1
-    return B * depth * math.prod(frobenius_norm(W) for W in weights) / math.sqrt(m)
+    depth = math.sqrt(2 * math.log(2) * len(layers)) + 1
+    return B * depth * math.prod(n.frobenius for n in layers) / math.sqrt(m)
 
 
-def bartlett2017(weights: Matrices, X: torch.Tensor) -> float:
+def bartlett2017(layers: Sequence[LayerNorms], x_frobenius: float, m: int) -> float:
     """Bartlett, Foster and Telgarsky (2017), main term without log factors: ||X||_F R_A / m with
-    R_A = prod_j ||W_j||_2 (sum_j (||W_j^T||_{2,1} / ||W_j||_2)^(2/3))^(3/2) (identity reference matrices)."""
-    spectral = [spectral_norm(W) for W in weights]
-    ratio = sum((norm_21_transpose(W) / s) ** (2 / 3) for W, s in zip(weights, spectral, strict=True))
-    return frobenius_norm(X) * math.prod(spectral) * ratio**1.5 / len(X)
+    R_A = prod_j ||W_j||_2 (sum_j (||W_j^T||_{2,1} / ||W_j||_2)^(2/3))^(3/2) (zero reference matrices)."""
+    ratio = sum((n.norm21 / n.spectral) ** (2 / 3) for n in layers)
+    return x_frobenius * math.prod(n.spectral for n in layers) * ratio**1.5 / m
 
 
-def neyshabur2018(weights: Matrices, B: float, m: int) -> float:
+def neyshabur2018(layers: Sequence[LayerNorms], B: float, m: int) -> float:
     """Neyshabur, Bhojanapalli and Srebro (2018), PAC-Bayes, without the log(L m / delta) term:
     B prod_j ||W_j||_2 sqrt(L^2 h ln(L h) sum_j ||W_j||_F^2 / ||W_j||_2^2) / sqrt(m), h the largest width."""
-    L, h = len(weights), max(max(W.shape) for W in weights)
-    spectral = [spectral_norm(W) for W in weights]
-    stable = sum(frobenius_norm(W) ** 2 / s**2 for W, s in zip(weights, spectral, strict=True))
-    return B * math.prod(spectral) * math.sqrt(L**2 * h * math.log(L * h) * stable) / math.sqrt(m)
+    L, h = len(layers), max(max(n.out_width, n.in_width) for n in layers)
+    stable = sum(n.frobenius**2 / n.spectral**2 for n in layers)
+    return B * math.prod(n.spectral for n in layers) * math.sqrt(L**2 * h * math.log(L * h) * stable) / math.sqrt(m)
 
 
-def rank_multiplicative(weights: Matrices, ranks: Sequence[int], B: float, m: int) -> float:
+def rank_multiplicative(layers: Sequence[LayerNorms], ranks: Sequence[int], B: float, m: int) -> float:
     """A Frobenius-product bound with ||W_j||_F <= sqrt(r_j) ||W_j||_2: B prod_j sqrt(r_j) ||W_j||_2 / sqrt(m).
 
-    The rank factors multiply across layers. Golowich et al.'s depth factor sqrt(2 ln(2) L) + 1 is
-    left out, as are the constants of `rank_additive`, so that the ratio of the two is the ratio of
-    their rank factors, prod_j sqrt(r_j) / sum_j sqrt(r_j d_j).
+    The rank factors multiply across layers. (The inequality holds for the exact rank; with a
+    numerical rank it holds up to the discarded singular values.) Golowich et al.'s depth factor
+    sqrt(2 ln(2) L) + 1 is left out, as are the constants of `rank_additive`, so that the ratio of
+    the two is the ratio of their rank factors, prod_j sqrt(r_j) / sum_j sqrt(r_j d_j).
     """
-    factors = math.prod(math.sqrt(r) * spectral_norm(W) for W, r in zip(weights, ranks, strict=True))
+    factors = math.prod(math.sqrt(r) * n.spectral for n, r in zip(layers, ranks, strict=True))
     return B * factors / math.sqrt(m)
 
 
-def rank_additive(weights: Matrices, ranks: Sequence[int], B: float, m: int) -> float:
+def rank_additive(layers: Sequence[LayerNorms], ranks: Sequence[int], B: float, m: int) -> float:
     """The shape of the low-rank chain-rule bound, with its constants set to 1 (a reconstruction):
     B prod_j ||W_j||_2 sum_j sqrt(r_j d_j) / sqrt(m), d_j the output width of layer j.
 
     The rank factors add across layers. The theorem itself carries a factor C1^(L-j) on layer j's
     term and a constant C2, which this shape omits.
     """
-    spectral = math.prod(spectral_norm(W) for W in weights)
-    return B * spectral * sum(math.sqrt(r * W.shape[0]) for W, r in zip(weights, ranks, strict=True)) / math.sqrt(m)
+    spectral = math.prod(n.spectral for n in layers)
+    return B * spectral * sum(math.sqrt(r * n.out_width) for n, r in zip(layers, ranks, strict=True)) / math.sqrt(m)
 
 
 def rank_factor_ratio(ranks: Sequence[int], widths: Sequence[int]) -> float:

@@ -26,10 +26,15 @@ def numerical_rank(W: torch.Tensor | np.ndarray, tol: float = 1e-3, relative_to:
 
 def numerical_ranks(W: torch.Tensor | np.ndarray, tols: tuple[float, ...], relative_to: str = "frobenius") -> list[int]:
     """`numerical_rank` at several tolerances from one singular value decomposition."""
+    return ranks_from_spectrum(singular_values(W), tols, relative_to)
+
+
+def ranks_from_spectrum(s: torch.Tensor, tols: tuple[float, ...], relative_to: str = "frobenius") -> list[int]:
+    """`numerical_ranks` from singular values `s` already computed (descending)."""
     if relative_to not in ("frobenius", "spectral"):
         raise ValueError(f"relative_to must be 'frobenius' or 'spectral', got {relative_to!r}")
-    s = singular_values(W)
-    norm = torch.linalg.vector_norm(s) if relative_to == "frobenius" else s[0]  # s is sorted, descending
+    s = torch.as_tensor(s)
+    norm = torch.linalg.vector_norm(s) if relative_to == "frobenius" else s[0]
     if norm == 0:
         return [0 for _ in tols]
     return [int((s / norm > tol).sum()) for tol in tols]
