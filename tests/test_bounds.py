@@ -7,9 +7,11 @@ import torch
 
 from companion.bounds import (
     bartlett2017,
+    filter_norm_bound,
     frobenius_norm,
     golowich2018,
     layer_norms,
+    leading_ratio,
     low_rank_complexity,
     low_rank_complexity_bound,
     margins,
@@ -20,6 +22,7 @@ from companion.bounds import (
     rank_factor_ratio,
     rank_multiplicative,
     spectral_norm,
+    toeplitz_norm_bound,
 )
 from companion.metrics import numerical_rank, within_class_variability
 
@@ -122,3 +125,27 @@ def test_within_class_variability_is_zero_for_collapsed_features_and_positive_ot
     assert within_class_variability(collapsed, labels) == pytest.approx(0.0, abs=1e-12)
     noisy = collapsed + torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
     assert within_class_variability(noisy, labels) > 0.01
+
+
+def test_filter_norm_bound_on_a_hand_computed_case():
+    # two layers, norms 2 and 3 (rho = 6), one 2x2 convolution (d = 4), n = 100, 10 classes
+    rho, n = 6.0, 100
+    log_term = 2 * math.log(8) + math.log(10)
+    main = (rho + 1) / n * 2**1.5 * (1 + math.sqrt(2 * log_term)) * math.sqrt(25.0) * 2
+    extra = 3 * math.sqrt(math.log(2 * 8**2 / 1e-3) / (2 * n))
+    assert filter_norm_bound([2.0, 3.0], [4], n=100, classes=10, max_pixel_energy=25.0) == pytest.approx(main + extra)
+
+
+def test_toeplitz_norm_bound_on_a_hand_computed_case():
+    # the same network with 49 output positions: rho = 6 * 7 = 42
+    rho, n = 42.0, 100
+    log_term = 2 * math.log(2) + math.log(10)
+    main = (rho + 1) / n * 2**1.5 * (1 + math.sqrt(2 * log_term)) * math.sqrt(400.0)
+    extra = 3 * math.sqrt(math.log(2 * 44**2 / 1e-3) / (2 * n))
+    assert toeplitz_norm_bound([2.0, 3.0], [49], n=100, classes=10, total_energy=400.0) == pytest.approx(main + extra)
+
+
+def test_leading_ratio_matches_the_bounds_when_rho_is_large():
+    norms, positions, areas = [30.0, 40.0, 50.0], [49, 36], [4, 4]
+    big = toeplitz_norm_bound(norms, positions, 10**6, 10, 900.0) / filter_norm_bound(norms, areas, 10**6, 10, 25.0)
+    assert big == pytest.approx(leading_ratio(positions, areas, 3, 10, 900.0, 25.0), rel=1e-3)

@@ -141,6 +141,55 @@ def rank_factor_ratio(ranks: Sequence[int], widths: Sequence[int]) -> float:
     return math.prod(math.sqrt(r) for r in ranks) / sum(math.sqrt(r * d) for r, d in zip(ranks, widths, strict=True))
 
 
+def _sparse_bound(rho: float, n: int, log_term: float, data_term: float, delta: float) -> float:
+    """The shared form of the two bounds of Galanti et al. (2023), as their public code evaluates them:
+    (rho + 1)/n * 2^(3/2) (1 + sqrt(2 log_term)) * data_term + 3 sqrt(ln(2 (rho + 2)^2 / delta) / (2n))."""
+    main = (rho + 1) / n * 2**1.5 * (1 + math.sqrt(2 * log_term)) * data_term
+    return main + 3 * math.sqrt(math.log(2 * (rho + 2) ** 2 / delta) / (2 * n))
+
+
+def filter_norm_bound(norms: Sequence[float], kernel_areas: Sequence[int], n: int, classes: int,
+                      max_pixel_energy: float, delta: float = 1e-3) -> float:
+    """Galanti, Xu, Galanti and Poggio (2023): the generalization bound from the norms of the filters.
+
+    `norms` are the Frobenius norms of every layer's weights (filter tensors, then the final dense
+    layer), `kernel_areas` the number of taps d_l of each convolution, `max_pixel_energy` =
+    max_j sum_i x_ij^2 over the n training inputs. rho = prod norms; the data term is
+    sqrt(max_pixel_energy) * prod_l sqrt(d_l); the log term is depth * ln(2 max d_l) + ln(classes),
+    depth = number of layers. Formula as in the authors' code (github lianegalanti/gen, utils.py).
+    """
+    rho = math.prod(norms)
+    log_term = len(norms) * math.log(2 * max(kernel_areas)) + math.log(classes)
+    data = math.sqrt(max_pixel_energy) * math.prod(math.sqrt(d) for d in kernel_areas)
+    return _sparse_bound(rho, n, log_term, data, delta)
+
+
+def toeplitz_norm_bound(norms: Sequence[float], output_positions: Sequence[int], n: int, classes: int,
+                        total_energy: float, delta: float = 1e-3) -> float:
+    """The same bound from the norms of the dense (Toeplitz) matrices of the convolutions (Golowich-style).
+
+    The matrix of a valid stride-1 convolution has Frobenius norm sqrt(P) times its filter's, P its
+    number of output positions, so rho = prod norms * prod_conv sqrt(P_l); the data term is
+    sqrt(sum_i ||x_i||^2) = sqrt(`total_energy`) and the log term depth * ln 2 + ln(classes).
+    Formula as in the authors' code (golowich_total_bound).
+    """
+    rho = math.prod(norms) * math.prod(math.sqrt(p) for p in output_positions)
+    log_term = len(norms) * math.log(2) + math.log(classes)
+    return _sparse_bound(rho, n, log_term, math.sqrt(total_energy), delta)
+
+
+def leading_ratio(output_positions: Sequence[int], kernel_areas: Sequence[int], depth: int, classes: int,
+                  total_energy: float, max_pixel_energy: float) -> float:
+    """Toeplitz bound / filter bound to leading order (large rho, additive terms dropped):
+    prod sqrt(P_l) sqrt(total_energy) (1 + sqrt(2(depth ln 2 + ln k)))
+    / (prod sqrt(d_l) sqrt(max_pixel_energy) (1 + sqrt(2(depth ln(2 max d) + ln k))))."""
+    toeplitz = math.prod(math.sqrt(p) for p in output_positions) * math.sqrt(total_energy) \
+        * (1 + math.sqrt(2 * (depth * math.log(2) + math.log(classes))))
+    filters = math.prod(math.sqrt(d) for d in kernel_areas) * math.sqrt(max_pixel_energy) \
+        * (1 + math.sqrt(2 * (depth * math.log(2 * max(kernel_areas)) + math.log(classes))))
+    return toeplitz / filters
+
+
 def margins(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-sample margins f_y(x) - max_{j != y} f_j(x) (negative when misclassified)."""
     true = logits.gather(1, y[:, None])[:, 0]

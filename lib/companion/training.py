@@ -6,7 +6,7 @@ them differ in nothing else. Data stay where they are (pass tensors already on t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -45,7 +45,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
                      tol: float = 1e-3, momentum: float = 0.0, cosine: bool = False,
                      augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
                      on_epoch: Callable[[int], None] | None = None,
-                     max_updates: int | None = None) -> dict[str, np.ndarray]:
+                     max_updates: int | None = None, milestones: Sequence[int] = (),
+                     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+                     ) -> dict[str, np.ndarray]:
     """Train with SGD (coupled weight decay, no momentum by default) on cross-entropy; batch_size = len(x) is GD.
 
     Each epoch takes len(x) // batch_size updates (the last partial batch is dropped). Every
@@ -57,8 +59,10 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     Options for larger runs: heavy-ball `momentum`, a `cosine` learning-rate decay to zero over the
     run, `augment(batch, generator)` applied to each minibatch, `on_epoch(epoch)` called after
     epochs 0..E (for measurements during training; the model is in train mode when it is called),
-    and `max_updates`, which ends the run after that many updates (inside the last epoch), so that
-    runs with different batch sizes can make exactly the same number of updates.
+    `max_updates`, which ends the run after that many updates (inside the last epoch), so that
+    runs with different batch sizes can make exactly the same number of updates, `milestones`,
+    epochs after which the learning rate is multiplied by 0.1, and `loss_fn(logits, labels)` in
+    place of the cross-entropy (for example `mse_one_hot`).
     """
     n = len(x)
     if lr <= 0:
@@ -69,6 +73,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
     updates = epochs * (n // batch_size) if max_updates is None else min(max_updates, epochs * (n // batch_size))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(updates, 1)) if cosine else None
+    steps = torch.optim.lr_scheduler.MultiStepLR(opt, list(milestones), 0.1) if milestones else None
     g = torch.Generator().manual_seed(seed)
     usable = n - n % batch_size
     log: dict[str, list] = {"log_epochs": [], "loss": [], "accuracy": [], "ranks": [], "fluctuation": []}
@@ -92,7 +97,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
                 break
             done += 1
             xb = x[idx] if augment is None else augment(x[idx], g)
-            loss = F.cross_entropy(model(xb), y[idx])
+            loss = loss_fn(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():  # plain SGD moves by lr * (grad + wd * p): its size over lr is this norm
@@ -101,6 +106,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
             if schedule is not None:
                 schedule.step()
         log["fluctuation"].append(torch.stack(sizes).mean().item())
+        if steps is not None:
+            steps.step()
         last = epoch == epochs or done == updates
         if epoch % log_every == 0 or last:
             record(epoch)
@@ -111,6 +118,11 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     out = {key: np.asarray(val) for key, val in log.items()}
     out["steps"] = np.asarray(done)
     return out
+
+
+def mse_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean squared error between the outputs and one-hot targets (the loss of Galanti et al. 2023)."""
+    return F.mse_loss(logits, F.one_hot(y, logits.shape[1]).to(logits.dtype))
 
 
 def hidden_rank_history(history: dict) -> np.ndarray:
