@@ -70,15 +70,21 @@ def conv_frobenius_norm(weight: torch.Tensor, in_shape: tuple[int, int, int], pa
                         chunk: int = 1024) -> float:
     """||T||_F for the matrix T of `conv_matrix`, without building T: the images of the basis vectors are
     computed `chunk` at a time in the weight's precision and their squares summed in float64, so large
-    layers fit in memory."""
+    layers fit in memory. On a GPU, TF32 convolutions (PyTorch's default) would round every weight to
+    10 mantissa bits; they are switched off for the computation, so each entry of T is exact."""
     w = weight.detach()
     size = int(torch.tensor(in_shape).prod())
     total = torch.zeros((), dtype=torch.float64, device=w.device)
-    for start in range(0, size, chunk):
-        idx = torch.arange(start, min(start + chunk, size), device=w.device)
-        basis = torch.zeros(len(idx), size, dtype=w.dtype, device=w.device)
-        basis[torch.arange(len(idx), device=w.device), idx] = 1.0
-        total += (F.conv2d(basis.view(-1, *in_shape), w, padding=padding).to(torch.float64) ** 2).sum()
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        for start in range(0, size, chunk):
+            idx = torch.arange(start, min(start + chunk, size), device=w.device)
+            basis = torch.zeros(len(idx), size, dtype=w.dtype, device=w.device)
+            basis[torch.arange(len(idx), device=w.device), idx] = 1.0
+            total += (F.conv2d(basis.view(-1, *in_shape), w, padding=padding).to(torch.float64) ** 2).sum()
+    finally:
+        torch.backends.cudnn.allow_tf32 = tf32
     return float(total.sqrt())
 
 
