@@ -1,0 +1,147 @@
+"""Each claim of the AGOP chapter, checked with the chapter's own thresholds where it should hold and where it
+must fail, on the chapter's quick data (10-dimensional Gaussian inputs, 100 centres, lambda 1e-4)."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from companion.alignment import alignment
+from companion.claims import check, declared
+from companion.hyperbf import (
+    agop,
+    agop_path,
+    best_trace,
+    closed_form_gradient,
+    features,
+    fit,
+    gd_path,
+    kernel_ridge_agop,
+    kernel_ridge_gradient,
+    loss_gradient,
+    mse,
+    subspace_overlap,
+    training_loss,
+    with_trace,
+)
+
+CHAPTER = Path(__file__).resolve().parents[1] / "book" / "agop-hyperbf.md"
+D, LAM, TRACES = 10, 1e-4, [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
+M0 = torch.eye(D, dtype=torch.float64) / D
+
+
+@pytest.fixture(scope="module")
+def claims():
+    return {c.id: c for c in declared(CHAPTER)}
+
+
+@pytest.fixture(scope="module")
+def data():
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(0)
+    x, x_val, x_test = torch.randn(5300, D, generator=g, dtype=torch.float64).split([800, 500, 4000])
+    return x, x_val, x_test, x[torch.randperm(800, generator=g)[:100]]
+
+
+def ridge(x):
+    return torch.sin(math.sqrt(2) * (x[:, 0] + x[:, 1]))
+
+
+def product(x):
+    return x[:, 0] * x[:, 1]
+
+
+def spread(x):  # depends on all ten directions equally
+    return (x**2).sum(1) / math.sqrt(2 * D) - math.sqrt(D / 2)
+
+
+def errors(data, f):
+    """Test MSE of RBF, AGOP and GD as the chapter computes them, and the learned metrics."""
+    x, x_val, x_test, t = data
+    y, train, val = f(x), (x, f(x)), (x_val, f(x_val))
+
+    def test_error(M):
+        return mse(x_test, f(x_test), t, M, fit(x, y, t, M, LAM))
+
+    def agop_at(M):
+        return agop(x, t, M, fit(x, y, t, M, LAM))
+
+    rbf = with_trace(M0, best_trace(M0, train, val, t, LAM, TRACES)[0])
+    paths = {tr: agop_path(agop_at, with_trace(M0, tr), 5)[-1] for tr in TRACES}
+    M_agop = min(paths.values(), key=lambda M: mse(*val, t, M, fit(*train, t, M, LAM)))
+    gd = gd_path(lambda M: training_loss(x, y, t, M, LAM), M0, 300, lr=0.02, every=300)[-1]
+    M_gd = with_trace(gd, best_trace(gd, train, val, t, LAM, TRACES)[0])
+    return {"RBF": test_error(rbf), "AGOP": test_error(M_agop), "GD": test_error(M_gd), "M_AGOP": M_agop,
+            "M_GD": M_gd}
+
+
+@pytest.fixture(scope="module")
+def learned(data):
+    return {f.__name__: errors(data, f) for f in (ridge, product, spread)}
+
+
+def test_gradient_closed_form_holds_at_the_optimum_and_fails_for_other_coefficients(claims, data):
+    x, _, _, t = data
+    y = product(x)
+    auto = loss_gradient(x, y, t, M0, LAM)
+    assert check(claims["gradient-closed-form"], float((closed_form_gradient(x, y, t, M0, LAM) - auto).norm()
+                                                       / auto.norm())).passed
+    c = fit(x, y, t, M0, 1.0)  # not the optimum for LAM
+    w = (y[:, None] - features(x, t, M0) @ c) @ c.T * features(x, t, M0)
+    d = x[:, None, :] - t[None, :, :]
+    wrong = 2 * torch.einsum("ia,iad,iae->de", w, d, d) / len(x)
+    assert not check(claims["gradient-closed-form"], float((wrong - auto).norm() / auto.norm())).passed
+
+
+@pytest.mark.parametrize("method", ["AGOP", "GD"])
+def test_beats_rbf_holds_for_a_ridge_target_and_fails_when_every_direction_matters(claims, learned, method):
+    claim = claims[f"{method.lower()}-beats-rbf"]
+    assert check(claim, learned["ridge"][method] / learned["ridge"]["RBF"]).passed
+    assert not check(claim, learned["spread"][method] / learned["spread"]["RBF"]).passed
+
+
+def test_subspace_recovered_holds_for_the_product_and_fails_for_the_wrong_directions(claims, learned):
+    U = torch.eye(D, dtype=torch.float64)
+    right = min(subspace_overlap(learned["product"][k], U[:, :2]) for k in ("M_AGOP", "M_GD"))
+    wrong = min(subspace_overlap(learned["product"][k], U[:, 2:4]) for k in ("M_AGOP", "M_GD"))
+    assert check(claims["subspace-recovered"], right).passed
+    assert not check(claims["subspace-recovered"], wrong).passed
+
+
+def test_metrics_similar_holds_for_one_target_and_fails_across_targets(claims, learned):
+    same = alignment(learned["product"]["M_AGOP"], learned["product"]["M_GD"])
+    across = alignment(learned["product"]["M_AGOP"], learned["spread"]["M_GD"])
+    assert check(claims["metrics-similar"], same).passed
+    assert not check(claims["metrics-similar"], across).passed
+
+
+def greedy(data, f, kernel_ridge):
+    """Correlation of AGOP with the negative gradient at M0, and its change after AGOP's first step."""
+    x, _, _, t = data
+    y = f(x)
+    if kernel_ridge:
+        def agop_at(M):
+            return kernel_ridge_agop(x, y, M, LAM)
+
+        def grad(M):
+            return kernel_ridge_gradient(x, y, M, LAM)
+    else:
+        def agop_at(M):
+            return agop(x, t, M, fit(x, y, t, M, LAM))
+
+        def grad(M):
+            return loss_gradient(x, y, t, M, LAM)
+    start = alignment(agop_at(M0), -grad(M0))
+    M1 = agop_path(agop_at, M0, 1)[1]
+    after = alignment(with_trace(agop_at(M1), 1.0) - M1, -grad(M1))
+    return start, after - start
+
+
+def test_greedy_checks_hold_in_kernel_ridge_and_fail_for_the_product_with_fixed_centres(claims, data):
+    start, change = greedy(data, product, kernel_ridge=True)
+    assert check(claims["greedy-first-step"], start).passed
+    assert check(claims["greedy-after-jump"], change).passed
+    start, change = greedy(data, product, kernel_ridge=False)
+    assert not check(claims["greedy-first-step"], start).passed
+    assert not check(claims["greedy-after-jump"], change).passed
