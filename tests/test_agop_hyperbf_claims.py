@@ -7,24 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from companion import hyperbf as hb
 from companion.alignment import alignment
 from companion.claims import check, declared
-from companion.hyperbf import (
-    agop,
-    agop_path,
-    best_trace,
-    closed_form_gradient,
-    features,
-    fit,
-    gd_path,
-    kernel_ridge_agop,
-    kernel_ridge_gradient,
-    loss_gradient,
-    mse,
-    subspace_overlap,
-    training_loss,
-    with_trace,
-)
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "agop-hyperbf.md"
 D, LAM, TRACES = 10, 1e-4, [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
@@ -62,16 +47,16 @@ def errors(data, f):
     y, train, val = f(x), (x, f(x)), (x_val, f(x_val))
 
     def test_error(M):
-        return mse(x_test, f(x_test), t, M, fit(x, y, t, M, LAM))
+        return hb.mse(x_test, f(x_test), t, M, hb.fit(x, y, t, M, LAM))
 
     def agop_at(M):
-        return agop(x, t, M, fit(x, y, t, M, LAM))
+        return hb.agop(x, t, M, hb.fit(x, y, t, M, LAM))
 
-    rbf = with_trace(M0, best_trace(M0, train, val, t, LAM, TRACES)[0])
-    paths = {tr: agop_path(agop_at, with_trace(M0, tr), 5)[-1] for tr in TRACES}
-    M_agop = min(paths.values(), key=lambda M: mse(*val, t, M, fit(*train, t, M, LAM)))
-    gd = gd_path(lambda M: training_loss(x, y, t, M, LAM), M0, 300, lr=0.02, every=300)[-1]
-    M_gd = with_trace(gd, best_trace(gd, train, val, t, LAM, TRACES)[0])
+    rbf = hb.with_trace(M0, hb.best_trace(M0, train, val, t, LAM, TRACES)[0])
+    paths = {tr: hb.agop_path(agop_at, hb.with_trace(M0, tr), 5)[-1] for tr in TRACES}
+    M_agop = min(paths.values(), key=lambda M: hb.mse(*val, t, M, hb.fit(*train, t, M, LAM)))
+    gd = hb.gd_path(lambda M: hb.training_loss(x, y, t, M, LAM), M0, 300, lr=0.02, every=300)[-1]
+    M_gd = hb.with_trace(gd, hb.best_trace(gd, train, val, t, LAM, TRACES)[0])
     return {"RBF": test_error(rbf), "AGOP": test_error(M_agop), "GD": test_error(M_gd), "M_AGOP": M_agop,
             "M_GD": M_gd}
 
@@ -84,11 +69,11 @@ def learned(data):
 def test_gradient_closed_form_holds_at_the_optimum_and_fails_for_other_coefficients(claims, data):
     x, _, _, t = data
     y = product(x)
-    auto = loss_gradient(x, y, t, M0, LAM)
-    assert check(claims["gradient-closed-form"], float((closed_form_gradient(x, y, t, M0, LAM) - auto).norm()
+    auto = hb.loss_gradient(x, y, t, M0, LAM)
+    assert check(claims["gradient-closed-form"], float((hb.closed_form_gradient(x, y, t, M0, LAM) - auto).norm()
                                                        / auto.norm())).passed
-    c = fit(x, y, t, M0, 1.0)  # not the optimum for LAM
-    w = (y[:, None] - features(x, t, M0) @ c) @ c.T * features(x, t, M0)
+    c = hb.fit(x, y, t, M0, 1.0)  # not the optimum for LAM
+    w = (y[:, None] - hb.features(x, t, M0) @ c) @ c.T * hb.features(x, t, M0)
     d = x[:, None, :] - t[None, :, :]
     wrong = 2 * torch.einsum("ia,iad,iae->de", w, d, d) / len(x)
     assert not check(claims["gradient-closed-form"], float((wrong - auto).norm() / auto.norm())).passed
@@ -103,8 +88,8 @@ def test_beats_rbf_holds_for_a_ridge_target_and_fails_when_every_direction_matte
 
 def test_subspace_recovered_holds_for_the_product_and_fails_for_the_wrong_directions(claims, learned):
     U = torch.eye(D, dtype=torch.float64)
-    right = min(subspace_overlap(learned["product"][k], U[:, :2]) for k in ("M_AGOP", "M_GD"))
-    wrong = min(subspace_overlap(learned["product"][k], U[:, 2:4]) for k in ("M_AGOP", "M_GD"))
+    right = min(hb.subspace_overlap(learned["product"][k], U[:, :2]) for k in ("M_AGOP", "M_GD"))
+    wrong = min(hb.subspace_overlap(learned["product"][k], U[:, 2:4]) for k in ("M_AGOP", "M_GD"))
     assert check(claims["subspace-recovered"], right).passed
     assert not check(claims["subspace-recovered"], wrong).passed
 
@@ -122,19 +107,19 @@ def greedy(data, f, kernel_ridge):
     y = f(x)
     if kernel_ridge:
         def agop_at(M):
-            return kernel_ridge_agop(x, y, M, LAM)
+            return hb.kernel_ridge_agop(x, y, M, LAM)
 
         def grad(M):
-            return kernel_ridge_gradient(x, y, M, LAM)
+            return hb.kernel_ridge_gradient(x, y, M, LAM)
     else:
         def agop_at(M):
-            return agop(x, t, M, fit(x, y, t, M, LAM))
+            return hb.agop(x, t, M, hb.fit(x, y, t, M, LAM))
 
         def grad(M):
-            return loss_gradient(x, y, t, M, LAM)
+            return hb.loss_gradient(x, y, t, M, LAM)
     start = alignment(agop_at(M0), -grad(M0))
-    M1 = agop_path(agop_at, M0, 1)[1]
-    after = alignment(with_trace(agop_at(M1), 1.0) - M1, -grad(M1))
+    M1 = hb.agop_path(agop_at, M0, 1)[1]
+    after = alignment(hb.with_trace(agop_at(M1), 1.0) - M1, -grad(M1))
     return start, after - start
 
 
