@@ -116,3 +116,13 @@ def test_full_profile_mnist_path_runs_one_step_of_each_method_on_cpu():
         s, _ = best_trace(M, (x[:20], y[:20]), (x[20:], y[20:]), t, 1e-4, [0.5, 1.0])
         out = predict(x, t, with_trace(M, s), fit(x, y, t, with_trace(M, s), 1e-4))
         assert out.shape == (30, 10) and torch.isfinite(out).all()
+
+
+def test_gradient_descent_on_a_784_dimensional_metric_lowers_the_loss_at_the_full_profile_rate():
+    """The MNIST branch scales Adam's rate by 1/sqrt(784): at that rate the training loss must go down."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(100, 784, generator=g, dtype=torch.float64)
+    y = torch.nn.functional.one_hot(torch.arange(100) % 10, 10).to(torch.float64)
+    t, M0 = x[:20], torch.eye(784, dtype=torch.float64) / 784
+    path = gd_path(lambda M: training_loss(x, y, t, M, 1e-4), M0, 10, lr=0.02 / math.sqrt(784), every=10)
+    assert training_loss(x, y, t, path[-1], 1e-4) < training_loss(x, y, t, M0, 1e-4)
