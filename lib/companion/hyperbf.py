@@ -13,11 +13,16 @@ from collections.abc import Callable
 import torch
 
 
-def features(x: torch.Tensor, centres: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """K_ia = exp(-(x_i - t_a)^T M (x_i - t_a)) for inputs x (n, d) and centres (m, d): shape (n, m)."""
+def squared_distances(x: torch.Tensor, centres: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """(x_i - t_a)^T M (x_i - t_a) for inputs x (n, d) and centres (m, d), clamped at 0: shape (n, m)."""
     xm, tm = x @ M, centres @ M
     sq = (xm * x).sum(1, keepdim=True) + (tm * centres).sum(1)[None, :] - 2 * xm @ centres.T
-    return torch.exp(-sq.clamp_min(0.0))
+    return sq.clamp_min(0.0)
+
+
+def features(x: torch.Tensor, centres: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """K_ia = exp(-(x_i - t_a)^T M (x_i - t_a)) for inputs x (n, d) and centres (m, d): shape (n, m)."""
+    return torch.exp(-squared_distances(x, centres, M))
 
 
 def solve_coefficients(K: torch.Tensor, y: torch.Tensor, lam: float) -> torch.Tensor:

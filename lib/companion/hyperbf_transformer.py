@@ -1,0 +1,150 @@
+"""Vision transformers whose attention and MLP blocks can be HyperBF units (Gan and Poggio 2023).
+
+Gaussian attention scores a query against a key by -s (q - k)^T M (q - k) instead of s q.k; the
+HyperBF "MLP" maps a token x to W exp(-beta_a (x - t_a)^T M (x - t_a)) + b over learned centres t_a.
+Both reuse `companion.hyperbf.squared_distances`. The exponent is computed in float32 even under
+reduced-precision autocast, since exp of a large negative number underflows to exactly zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from companion.hyperbf import squared_distances
+
+
+def gaussian_logits(q: torch.Tensor, k: torch.Tensor, scale: float | torch.Tensor,
+                    M: torch.Tensor | None = None) -> torch.Tensor:
+    """-scale (q_i - k_j)^T M (q_i - k_j) for queries (..., T, d) and keys (..., S, d): shape (..., T, S)."""
+    if M is not None:
+        q, k = q @ torch.linalg.cholesky(M), k @ torch.linalg.cholesky(M)
+    sq = (q**2).sum(-1, keepdim=True) + (k**2).sum(-1).unsqueeze(-2) - 2 * q @ k.transpose(-1, -2)
+    return -scale * sq
+
+
+def dot_logits_with_key_bias(q: torch.Tensor, k: torch.Tensor, scale: float | torch.Tensor) -> torch.Tensor:
+    """2 scale q_i.k_j - scale ||k_j||^2: the same softmax over keys as `gaussian_logits` with M = I,
+    because the dropped term -scale ||q_i||^2 is constant across the keys of a query."""
+    return 2 * scale * q @ k.transpose(-1, -2) - scale * (k**2).sum(-1).unsqueeze(-2)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with dot-product ("dot") or Gaussian ("gaussian") scores.
+
+    Gaussian scores use a metric M = L L^T shared by the heads (L initialised to the identity) and a
+    learnable scale initialised to d_head^-1/2, as in the reference code.
+    """
+
+    def __init__(self, dim: int, heads: int, kind: str = "dot") -> None:
+        super().__init__()
+        if kind not in ("dot", "gaussian"):
+            raise ValueError(f"attention kind must be 'dot' or 'gaussian', got {kind!r}")
+        if dim % heads:
+            raise ValueError(f"dim {dim} is not divisible by {heads} heads")
+        self.kind, self.heads, self.head_dim = kind, heads, dim // heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        if kind == "gaussian":
+            self.factor = nn.Parameter(torch.eye(self.head_dim))
+            self.scale = nn.Parameter(torch.tensor(self.head_dim**-0.5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        if self.kind == "dot":
+            logits = q @ k.transpose(-1, -2) * self.head_dim**-0.5
+        else:
+            q, k = q @ self.factor, k @ self.factor  # (q - k)^T L L^T (q - k)
+            logits = gaussian_logits(q.float(), k.float(), self.scale.float())
+        weights = torch.softmax(logits, dim=-1).to(v.dtype)
+        return self.out((weights @ v).transpose(1, 2).reshape(b, t, -1))
+
+
+class RBFBlock(nn.Module):
+    """The HyperBF "MLP": x -> W exp(-beta_a (x - t_a)^T M (x - t_a)) + b, with M = L L^T (L = I at start).
+
+    `centres` random centres t_a ~ N(0, I); every beta_a starts at `beta0`. For inputs of unit variance
+    per coordinate, ||x - t||^2 is about 2d, so beta0 = 1/(2d) keeps the exponent near -1 at the start;
+    the reference code's beta0 = 0.1 makes it about -0.2 d, which underflows for wide layers.
+    """
+
+    def __init__(self, dim: int, centres: int, beta0: float) -> None:
+        super().__init__()
+        self.centres = nn.Parameter(torch.randn(centres, dim))
+        self.log_beta = nn.Parameter(torch.full((centres,), math.log(beta0)))
+        self.factor = nn.Parameter(torch.eye(dim))
+        self.out = nn.Linear(centres, dim)
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        """The RBF activations exp(-beta_a d_a^2), shape (..., centres), computed in float32."""
+        flat = x.reshape(-1, x.shape[-1]).float()
+        L = self.factor.float()
+        sq = squared_distances(flat, self.centres.float(), L @ L.T)
+        return torch.exp(-self.log_beta.float().exp() * sq).reshape(*x.shape[:-1], -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.activations(x).to(x.dtype))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attention(norm x), then x + mlp(norm x) (mlp may be absent)."""
+
+    def __init__(self, dim: int, heads: int, attention: str, mlp: str, hidden: int, centres: int,
+                 beta0: float) -> None:
+        super().__init__()
+        self.norm1, self.attention = nn.LayerNorm(dim), Attention(dim, heads, attention)
+        self.norm2 = nn.LayerNorm(dim) if mlp != "none" else nn.Identity()
+        if mlp == "relu":
+            self.mlp: nn.Module | None = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+        elif mlp == "rbf":
+            self.mlp = RBFBlock(dim, centres, beta0)
+        elif mlp == "none":
+            self.mlp = None
+        else:
+            raise ValueError(f"mlp must be 'relu', 'rbf' or 'none', got {mlp!r}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attention(self.norm1(x))
+        return x if self.mlp is None else x + self.mlp(self.norm2(x))
+
+
+class ViT(nn.Module):
+    """A small vision transformer on square images cut into `patch` x `patch` patches, with a class token."""
+
+    def __init__(self, image_size: int, patch: int, channels: int, dim: int, depth: int, heads: int,
+                 classes: int, attention: str = "dot", mlp: str = "relu", hidden: int | None = None,
+                 centres: int = 11, beta0: float | None = None) -> None:
+        super().__init__()
+        if image_size % patch:
+            raise ValueError(f"image size {image_size} is not a multiple of the patch size {patch}")
+        self.patch = patch
+        tokens = (image_size // patch) ** 2
+        self.embed = nn.Linear(channels * patch * patch, dim)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.position = nn.Parameter(torch.randn(1, tokens + 1, dim) * 0.02)
+        beta0 = 1 / (2 * dim) if beta0 is None else beta0
+        self.blocks = nn.ModuleList(Block(dim, heads, attention, mlp, hidden or 2 * dim, centres, beta0)
+                                    for _ in range(depth))
+        self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, classes)
+
+    def tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) images -> (N, patches, C * patch * patch) flattened patches."""
+        p = self.patch
+        n, c, h, w = images.shape
+        x = images.reshape(n, c, h // p, p, w // p, p).permute(0, 2, 4, 1, 3, 5)
+        return x.reshape(n, (h // p) * (w // p), c * p * p)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.embed(self.tokens(images))
+        x = torch.cat([self.cls.expand(len(x), -1, -1), x], dim=1) + self.position
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x)[:, 0])
+
+
+def dead_fraction(activations: torch.Tensor) -> float:
+    """Share of RBF activations that are exactly zero (their gradient is zero too: the unit is dead)."""
+    return float((activations == 0).float().mean())
