@@ -339,3 +339,14 @@ def test_verify_cache_raises_without_a_file_or_a_reference_hash(cache: Path) -> 
         data.verify_cache("mnist")
     with pytest.raises(DatasetError, match="no reference SHA-256"):
         data.verify_cache("cifar10")
+
+
+def test_load_flat_standardises_with_one_scale_from_the_first_n_training_images() -> None:
+    flat = data.load_flat("digits", n=500)
+    assert flat["x_train"].shape == (500, 64) and flat["x_test"].shape[1] == 64
+    assert flat["x_train"].dtype == np.float32 and flat["y_train"].dtype == np.int64
+    assert abs(flat["x_train"].mean()) < 1e-5 and abs(flat["x_train"].std() - 1) < 1e-4
+    raw = flat["x_train"] * flat["std"] + flat["mean"]
+    assert np.allclose(raw, data.load_digits()["x_train"][:500], atol=1e-6)  # one scale, pixels in [0, 1]
+    with pytest.raises(ValueError, match="digits"):
+        data.load_flat("cifar10")

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.models import evaluating
+
 RELATIONS = ("RGA_a", "RWA_a", "GWA_a", "RGA_b", "RWA_b", "GWA_b")
 """The six relations: R(epresentation), G(radient), W(eight) pairs on the input (a) and output (b) side."""
 
@@ -116,12 +118,8 @@ def alignments(mats: dict[str, torch.Tensor], permute: torch.Generator | None = 
 def measure(model: nn.Module, layer: nn.Linear, x: torch.Tensor, y: torch.Tensor,
             loss: Loss = sum_cross_entropy) -> dict[str, torch.Tensor]:
     """The six matrices of `layer` on data (x, y), with the model in eval mode for the measurement."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         return six_matrices(layer_signals(model, layer, x, y, loss), layer.weight)
-    finally:
-        model.train(was_training)
 
 
 def fit_power_law(A: torch.Tensor, Z: torch.Tensor, top: int = 20) -> dict:
@@ -158,15 +156,11 @@ def agop(model: nn.Module, layer: nn.Linear, x: torch.Tensor, outputs: int) -> t
     """
     labels = torch.zeros(len(x), dtype=torch.long, device=x.device)
     total = torch.zeros(layer.in_features, layer.in_features, dtype=torch.float64, device=x.device)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         for c in range(outputs):
             g = layer_signals(model, layer, x, labels, loss=lambda logits, _, c=c: logits[:, c].sum())["g_a"]
             g = g.to(torch.float64)
             total += g.T @ g / len(x)
-    finally:
-        model.train(was_training)
     return total
 
 

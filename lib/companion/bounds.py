@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from companion.metrics import singular_values
+
 
 @dataclass(frozen=True)
 class LayerNorms:
@@ -31,9 +33,8 @@ class LayerNorms:
 
 def layer_norms(W: torch.Tensor) -> LayerNorms:
     """The norms of a weight matrix (out, in) that the bounds use, from one SVD in float64."""
-    W = _f64(W)
-    s = torch.linalg.svdvals(W)
-    return LayerNorms(spectral=float(s[0]), frobenius=float(s.norm()), norm21=float(W.norm(dim=1).sum()),
+    s = singular_values(W)
+    return LayerNorms(spectral=float(s[0]), frobenius=float(s.norm()), norm21=norm_21_transpose(W),
                       out_width=W.shape[0], in_width=W.shape[1], singular=s.cpu())
 
 

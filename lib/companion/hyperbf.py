@@ -153,13 +153,18 @@ def subspace_overlap(M: torch.Tensor, U: torch.Tensor) -> float:
     return float((V.T @ U).norm() ** 2 / k)
 
 
-def kernel_ridge_loss(x: torch.Tensor, y: torch.Tensor, M: torch.Tensor, lam: float) -> torch.Tensor:
-    """(1/n) min_c ||y - K c||^2 + n lam c^T K c with the centres at the training inputs (kernel ridge
-    regression, c = (K + n lam I)^-1 y), as a differentiable function of M."""
+def kernel_ridge(x: torch.Tensor, y: torch.Tensor, M: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kernel ridge regression with a centre at every training input: the kernel matrix K and the
+    coefficients c = (K + n lam I)^-1 y (n, k), the minimiser of ||y - K c||^2 + n lam c^T K c."""
     K = features(x, x, M)
-    y = _2d(y)
-    c = torch.linalg.solve(K + len(x) * lam * torch.eye(len(x), dtype=K.dtype, device=K.device), y)
-    return (((y - K @ c) ** 2).sum() + len(x) * lam * (c * (K @ c)).sum()) / len(x)
+    c = torch.linalg.solve(K + len(x) * lam * torch.eye(len(x), dtype=K.dtype, device=K.device), _2d(y))
+    return K, c
+
+
+def kernel_ridge_loss(x: torch.Tensor, y: torch.Tensor, M: torch.Tensor, lam: float) -> torch.Tensor:
+    """(1/n) min_c ||y - K c||^2 + n lam c^T K c (see `kernel_ridge`), as a differentiable function of M."""
+    K, c = kernel_ridge(x, y, M, lam)
+    return (((_2d(y) - K @ c) ** 2).sum() + len(x) * lam * (c * (K @ c)).sum()) / len(x)
 
 
 def kernel_ridge_gradient(x: torch.Tensor, y: torch.Tensor, M: torch.Tensor, lam: float) -> torch.Tensor:
@@ -167,9 +172,7 @@ def kernel_ridge_gradient(x: torch.Tensor, y: torch.Tensor, M: torch.Tensor, lam
 
     With c = (K + n lam I)^-1 y the residuals are r = y - K c = n lam c, which turns the envelope-theorem
     gradient -2 r^T (dK) c + n lam c^T (dK) c into -n lam c^T (dK) c."""
-    K = features(x, x, M)
-    y = _2d(y)
-    c = torch.linalg.solve(K + len(x) * lam * torch.eye(len(x), dtype=K.dtype, device=K.device), y)
+    K, c = kernel_ridge(x, y, M, lam)
     w = (c @ c.T) * K
     # sum_ij w_ij (x_i - x_j)(x_i - x_j)^T = 2 (X^T diag(w 1) X - X^T w X) for symmetric w
     return lam * 2 * (x.T @ (w.sum(1, keepdim=True) * x) - x.T @ w @ x)
@@ -177,6 +180,4 @@ def kernel_ridge_gradient(x: torch.Tensor, y: torch.Tensor, M: torch.Tensor, lam
 
 def kernel_ridge_agop(x: torch.Tensor, y: torch.Tensor, M: torch.Tensor, lam: float) -> torch.Tensor:
     """The AGOP of the kernel ridge predictor (centres at the training inputs) at metric M."""
-    K = features(x, x, M)
-    c = torch.linalg.solve(K + len(x) * lam * torch.eye(len(x), dtype=K.dtype, device=K.device), _2d(y))
-    return agop(x, x, M, c)
+    return agop(x, x, M, kernel_ridge(x, y, M, lam)[1])

@@ -1,8 +1,9 @@
-"""Small network builders shared by chapters."""
+"""Small network builders shared by chapters, and a context for measuring a model in eval mode."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from torch import nn
 
@@ -26,3 +27,14 @@ def mlp(widths: Sequence[int], bias: bool = False, activation: type[nn.Module] =
 def weight_matrices(model: nn.Module) -> list:
     """The 2-D weight matrices of a model's linear layers, in order."""
     return [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+@contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """Put `model` in eval mode for a measurement (no batch statistics, no dropout), then restore its mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)

@@ -14,30 +14,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from companion.metrics import numerical_rank
-from companion.models import weight_matrices
+from companion.models import evaluating, weight_matrices
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 2048) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` on (x, y), in eval mode, in chunks of `chunk` samples."""
-    was_training = model.training
-    model.eval()
-    try:
-        return _evaluate(model, x, y, chunk)
-    finally:
-        model.train(was_training)
-
-
-def _evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int) -> tuple[float, float]:
-    if len(x) <= chunk:
-        logits = model(x)
-        return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
-    loss = correct = 0.0
-    for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
-        logits = model(xs)
-        loss += F.cross_entropy(logits, ys, reduction="sum").item()
-        correct += (logits.argmax(1) == ys).sum().item()
-    return loss / len(x), correct / len(x)
+    with evaluating(model):
+        if len(x) <= chunk:
+            logits = model(x)
+            return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+        loss = correct = 0.0
+        for xs, ys in zip(x.split(chunk), y.split(chunk), strict=True):
+            logits = model(xs)
+            loss += F.cross_entropy(logits, ys, reduction="sum").item()
+            correct += (logits.argmax(1) == ys).sum().item()
+        return loss / len(x), correct / len(x)
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: float, weight_decay: float,
