@@ -350,3 +350,15 @@ def test_load_flat_standardises_with_one_scale_from_the_first_n_training_images(
     assert np.allclose(raw, data.load_digits()["x_train"][:500], atol=1e-6)  # one scale, pixels in [0, 1]
     with pytest.raises(ValueError, match="digits"):
         data.load_flat("cifar10")
+
+
+def test_load_flat_holds_out_a_validation_split_before_the_training_images() -> None:
+    flat = data.load_flat("digits", n=500, n_val=100)
+    raw = data.load_digits()["x_train"]
+    assert flat["x_val"].shape == (100, 64) and flat["x_train"].shape == (500, 64)
+    assert np.allclose(flat["x_val"] * flat["std"] + flat["mean"], raw[:100], atol=1e-6)
+    assert np.allclose(flat["x_train"] * flat["std"] + flat["mean"], raw[100:600], atol=1e-6)
+    assert abs(flat["x_train"].mean()) < 1e-5  # statistics from the training part only
+    assert len(data.load_flat("digits")["x_val"]) == 0
+    with pytest.raises(ValueError, match="n_val"):
+        data.load_flat("digits", n_val=len(raw))

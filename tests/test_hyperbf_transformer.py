@@ -1,9 +1,21 @@
 """Gaussian attention, the HyperBF MLP block and the small ViT of `companion.hyperbf_transformer`."""
 
+import math
+
 import pytest
 import torch
 
-from companion.hyperbf_transformer import RBFBlock, ViT, dead_fraction, dot_logits_with_key_bias, gaussian_logits
+from companion.hyperbf_transformer import (
+    Attention,
+    RBFBlock,
+    ViT,
+    dead_fraction,
+    dead_units,
+    dot_logits_with_key_bias,
+    gaussian_logits,
+    rbf_inputs,
+    smallest_positive,
+)
 
 
 def test_gaussian_attention_is_dot_attention_plus_a_key_norm_bias():
@@ -61,3 +73,61 @@ def test_vit_rejects_bad_shapes_and_kinds():
         ViT(image_size=8, patch=2, channels=1, dim=16, depth=1, heads=4, classes=10, attention="linear")
     with pytest.raises(ValueError, match="mlp must be"):
         ViT(image_size=8, patch=2, channels=1, dim=16, depth=1, heads=4, classes=10, mlp="gelu")
+
+
+def test_gaussian_attention_projects_through_its_factor_and_scores_by_metric_distance():
+    torch.manual_seed(0)
+    attention = Attention(8, 2, "gaussian")
+    with torch.no_grad():
+        attention.factor.copy_(torch.randn(4, 4))
+        attention.scale.fill_(0.7)
+    x = torch.randn(3, 5, 8)
+    q, k, v = attention.project(x)
+    raw = attention.qkv(x).view(3, 5, 3, 2, 4).permute(2, 0, 3, 1, 4)
+    M = attention.factor @ attention.factor.T
+    diff = raw[0][:, :, :, None] - raw[1][:, :, None]
+    expected = -0.7 * torch.einsum("bhtsi,ij,bhtsj->bhts", diff, M, diff)
+    assert torch.allclose(attention.logits(q, k), expected, atol=1e-4)
+    weights = torch.softmax(expected, -1)
+    manual = attention.out((weights @ raw[2]).transpose(1, 2).reshape(3, 5, 8))
+    assert torch.allclose(attention(x), manual, atol=1e-5)
+
+
+def test_rbf_inputs_returns_each_block_with_the_input_it_saw_and_leaves_no_hooks():
+    torch.manual_seed(0)
+    model = ViT(image_size=8, patch=2, channels=1, dim=16, depth=3, heads=4, classes=10, attention="gaussian",
+                mlp="rbf")
+    model.train()
+    images = torch.randn(4, 1, 8, 8)
+    seen = rbf_inputs(model, images)
+    assert [b for b, _ in seen] == [blk.mlp for blk in model.blocks]
+    assert all(x.shape == (4, 17, 16) for _, x in seen)
+    x0 = model.blocks[0].norm2(model.embedded(images) + model.blocks[0].attention(
+        model.blocks[0].norm1(model.embedded(images))))
+    assert torch.allclose(seen[0][1], x0, atol=1e-6)
+    assert model.training and all(not b._forward_hooks for b, _ in seen)
+    assert rbf_inputs(ViT(8, 2, 1, 16, 1, 4, 10, mlp="relu"), images) == []
+
+
+def test_exponents_in_float64_agree_with_float32_and_give_the_activations():
+    torch.manual_seed(0)
+    block = RBFBlock(16, 5, beta0=1 / 32)
+    x = torch.randn(2, 3, 16)
+    e64, e32 = block.exponents(x, torch.float64), block.exponents(x)
+    assert e64.dtype == torch.float64 and e64.shape == (2, 3, 5)
+    assert torch.allclose(e64.float(), e32, rtol=1e-5)
+    assert torch.allclose(block.activations(x), torch.exp(-e32))
+
+
+def test_dead_units_counts_units_zero_on_every_input():
+    a = torch.tensor([[[0.0, 0.3, 0.0], [0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])
+    assert dead_units(a) == pytest.approx(2 / 3)
+    assert dead_fraction(a) == pytest.approx(11 / 12)
+
+
+@pytest.mark.parametrize(("dtype", "bits"), [(torch.float32, -149), (torch.bfloat16, -133), (torch.float16, -24)])
+def test_smallest_positive_is_the_smallest_subnormal_and_exp_underflows_past_half_of_it(dtype, bits):
+    assert smallest_positive(dtype) == 2.0**bits
+    edge = -math.log(smallest_positive(dtype) / 2)
+    e = torch.tensor([edge - 1, edge + 1], dtype=torch.float64).to(dtype)  # bfloat16 rounds 93 to 0.5
+    assert torch.exp(-e)[0] > 0 and torch.exp(-e)[1] == 0

@@ -6,7 +6,7 @@ import torch
 
 from companion.metrics import numerical_rank
 from companion.models import mlp, weight_matrices
-from companion.training import hidden_ranks, train_classifier
+from companion.training import hidden_ranks, select_on_validation, train_classifier
 
 
 def test_numerical_rank_counts_singular_values_above_tolerance_of_normalised_matrix():
@@ -70,3 +70,44 @@ def test_train_classifier_rejects_a_batch_larger_than_the_data():
     x, y = toy_data(8)
     with pytest.raises(ValueError, match="batch_size"):
         train_classifier(mlp((6, 2)), x, y, lr=0.1, weight_decay=0.0, batch_size=9, epochs=1)
+
+
+def test_adamw_takes_decoupled_steps_and_an_unknown_optimizer_is_rejected():
+    x, y = toy_data(8)
+    torch.manual_seed(0)
+    model = mlp((6, 2))
+    w0 = model[0].weight.detach().clone()
+    train_classifier(model, x, y, lr=0.01, weight_decay=0.5, batch_size=8, epochs=1, optimizer="adamw")
+    # Adam's first step moves every weight by lr (sign of the gradient), decay shrinks by (1 - lr * wd) first
+    step = model[0].weight.detach() - w0 * (1 - 0.01 * 0.5)
+    assert torch.allclose(step.abs(), torch.full_like(step, 0.01), atol=1e-4)
+    with pytest.raises(ValueError, match="optimizer must be"):
+        train_classifier(mlp((6, 2)), x, y, lr=0.1, weight_decay=0.0, batch_size=8, epochs=1, optimizer="lbfgs")
+
+
+def test_precision_runs_the_forward_pass_under_autocast():
+    x, y = toy_data(8)
+    seen = []
+    model = mlp((6, 2))
+    model.register_forward_hook(lambda mod, inputs, out: seen.append(out.dtype))
+    train_classifier(model, x, y, lr=0.1, weight_decay=0.0, batch_size=8, epochs=1, precision=torch.bfloat16)
+    assert torch.bfloat16 in seen  # the training step
+    assert seen[0] == torch.float32  # the evaluation at epoch 0 runs in full precision
+
+
+def test_select_on_validation_keeps_the_best_validation_epoch_and_its_weights():
+    x, y = toy_data(64)
+    torch.manual_seed(0)
+    model = mlp((6, 16, 2))
+    states = []
+    on_epoch, selection = select_on_validation(model, x[:32], y[:32], x[32:], y[32:])
+
+    def record(epoch):
+        on_epoch(epoch)
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+
+    train_classifier(model, x[32:], y[32:], lr=0.5, weight_decay=0.0, batch_size=8, epochs=6, on_epoch=record)
+    assert len(selection.val) == len(selection.test) == 7
+    assert selection.best_epoch == int(np.argmax(selection.val))  # the earliest of ties
+    assert all(torch.equal(selection.best_state[k], states[selection.best_epoch][k]) for k in states[0])
+    assert selection.test_at_best() == selection.test[selection.best_epoch]

@@ -1,11 +1,11 @@
-"""The CIFAR ResNet-18, its input pipeline and the full-profile training options, on tiny sizes on the CPU."""
+"""The CIFAR ResNet-18 and the full-profile training options, on tiny sizes on the CPU."""
 
-import numpy as np
 import pytest
 import torch
 
 from companion.alignment import alignments, measure
-from companion.resnet import calibrate_batch_norm, crop_and_flip, image_tensor, resnet18
+from companion.images import crop_and_flip
+from companion.resnet import calibrate_batch_norm, resnet18
 from companion.training import evaluate, train_classifier
 
 
@@ -15,33 +15,6 @@ def test_resnet18_maps_images_to_logits_and_exposes_its_head():
     assert model[-1][0].in_features == 32 and model[-1][0].out_features == 16
     # the standard width has the usual 11 million parameters (plus the 512 x 512 head)
     assert 11.0e6 < sum(p.numel() for p in resnet18().parameters()) < 11.5e6
-
-
-def test_crop_and_flip_without_padding_only_flips():
-    x = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4)
-    out = crop_and_flip(x, torch.Generator().manual_seed(0), pad=0)
-    for i in range(2):
-        assert torch.equal(out[i], x[i]) or torch.equal(out[i], x[i].flip(-1))
-
-
-def test_crop_and_flip_is_a_shifted_window_of_the_padded_image_and_is_seeded():
-    x = torch.randn(16, 3, 8, 8)
-    a = crop_and_flip(x, torch.Generator().manual_seed(1))
-    b = crop_and_flip(x, torch.Generator().manual_seed(1))
-    assert torch.equal(a, b) and a.shape == x.shape
-    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
-    for i in range(16):
-        windows = [padded[i, :, r:r + 8, c:c + 8] for r in range(9) for c in range(9)]
-        assert any(torch.equal(a[i], w) or torch.equal(a[i], w.flip(-1)) for w in windows)
-
-
-def test_image_tensor_standardises_channels_and_rejects_other_shapes():
-    images = np.full((2, 4, 4, 3), 128, dtype=np.uint8)
-    x = image_tensor(images)
-    assert x.shape == (2, 3, 4, 4)
-    assert x[0, 0, 0, 0].item() == pytest.approx((128 / 255 - 0.4914) / 0.2470, abs=1e-5)
-    with pytest.raises(ValueError, match="N, H, W, 3"):
-        image_tensor(np.zeros((2, 4, 4), dtype=np.uint8))
 
 
 def test_full_profile_training_path_runs_one_step_on_cpu():

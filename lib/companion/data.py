@@ -170,22 +170,28 @@ def standardize(x: np.ndarray, mean: np.ndarray | None = None, std: np.ndarray |
     return ((x - mean) / std).astype(np.float32), mean, std
 
 
-def load_flat(name: str, n: int | None = None) -> dict[str, np.ndarray]:
+def load_flat(name: str, n: int | None = None, n_val: int = 0) -> dict[str, np.ndarray]:
     """"digits" or "mnist" as flat float32 rows, standardised with one mean and standard deviation.
 
-    The statistics come from the first `n` training images (all when n is None), which are the
-    training set returned; labels are int64. Also returns the scalars `mean` and `std`, so that
-    `x * std + mean` recovers the pixels in [0, 1]. One overall scale, not one per pixel: pixels that
-    are constant in the training set would otherwise blow up in the test set.
+    The first `n_val` training images are held out as a validation split (`x_val`, `y_val`; empty
+    by default); the next `n` (all the rest when n is None) are the training set returned, and the
+    statistics come from them alone. Labels are int64. Also returns the scalars `mean` and `std`, so
+    that `x * std + mean` recovers the pixels in [0, 1]. One overall scale, not one per pixel: pixels
+    that are constant in the training set would otherwise blow up in the test set.
     """
     if name not in ("digits", "mnist"):
         raise ValueError(f"load_flat knows 'digits' and 'mnist', got {name!r}")
     data = load_digits() if name == "digits" else load_mnist()
+    if not 0 <= n_val < len(data["y_train"]):
+        raise ValueError(f"n_val must leave training images: 0 <= n_val < {len(data['y_train'])}, got {n_val}")
     prepare = standardize if name == "digits" else standardize_images
-    x, mean, std = prepare(data["x_train"][:n], per_pixel=False)
+    train = slice(n_val, None if n is None else n_val + n)
+    x, mean, std = prepare(data["x_train"][train], per_pixel=False)
     x_test = prepare(data["x_test"], mean, std)[0]
-    return {"x_train": x, "y_train": data["y_train"][:n].astype(np.int64), "x_test": x_test,
-            "y_test": data["y_test"].astype(np.int64), "mean": mean, "std": std}
+    x_val = prepare(data["x_train"][:n_val], mean, std)[0] if n_val else x[:0]
+    return {"x_train": x, "y_train": data["y_train"][train].astype(np.int64),
+            "x_val": x_val, "y_val": data["y_train"][:n_val].astype(np.int64),
+            "x_test": x_test, "y_test": data["y_test"].astype(np.int64), "mean": mean, "std": std}
 
 
 def load_text(name: str) -> str:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from companion.hyperbf import squared_distances
+from companion.models import evaluating
 
 
 def gaussian_logits(q: torch.Tensor, k: torch.Tensor, scale: float | torch.Tensor,
@@ -51,16 +52,25 @@ class Attention(nn.Module):
             self.factor = nn.Parameter(torch.eye(self.head_dim))
             self.scale = nn.Parameter(torch.tensor(self.head_dim**-0.5))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values per head, each (N, heads, T, d_head); for Gaussian scores the
+        queries and keys are already multiplied by L, so that their plain distance is the metric one."""
         b, t, _ = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        if self.kind == "dot":
-            logits = q @ k.transpose(-1, -2) * self.head_dim**-0.5
-        else:
+        if self.kind == "gaussian":
             q, k = q @ self.factor, k @ self.factor  # (q - k)^T L L^T (q - k)
-            logits = gaussian_logits(q.float(), k.float(), self.scale.float())
-        weights = torch.softmax(logits, dim=-1).to(v.dtype)
-        return self.out((weights @ v).transpose(1, 2).reshape(b, t, -1))
+        return q, k, v
+
+    def logits(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Attention scores (N, heads, T, T) before the softmax over keys (the last axis)."""
+        if self.kind == "dot":
+            return q @ k.transpose(-1, -2) * self.head_dim**-0.5
+        return gaussian_logits(q.float(), k.float(), self.scale.float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.project(x)
+        weights = torch.softmax(self.logits(q, k), dim=-1).to(v.dtype)
+        return self.out((weights @ v).transpose(1, 2).reshape(*x.shape[:2], -1))
 
 
 class RBFBlock(nn.Module):
@@ -78,12 +88,16 @@ class RBFBlock(nn.Module):
         self.factor = nn.Parameter(torch.eye(dim))
         self.out = nn.Linear(centres, dim)
 
+    def exponents(self, x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """beta_a (x - t_a)^T M (x - t_a) for inputs (..., dim), shape (..., centres), computed in `dtype`."""
+        flat = x.reshape(-1, x.shape[-1]).to(dtype)
+        L = self.factor.to(dtype)
+        sq = squared_distances(flat, self.centres.to(dtype), L @ L.T)
+        return (self.log_beta.to(dtype).exp() * sq).reshape(*x.shape[:-1], -1)
+
     def activations(self, x: torch.Tensor) -> torch.Tensor:
         """The RBF activations exp(-beta_a d_a^2), shape (..., centres), computed in float32."""
-        flat = x.reshape(-1, x.shape[-1]).float()
-        L = self.factor.float()
-        sq = squared_distances(flat, self.centres.float(), L @ L.T)
-        return torch.exp(-self.log_beta.float().exp() * sq).reshape(*x.shape[:-1], -1)
+        return torch.exp(-self.exponents(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.out(self.activations(x).to(x.dtype))
@@ -137,14 +151,50 @@ class ViT(nn.Module):
         x = images.reshape(n, c, h // p, p, w // p, p).permute(0, 2, 4, 1, 3, 5)
         return x.reshape(n, (h // p) * (w // p), c * p * p)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def embedded(self, images: torch.Tensor) -> torch.Tensor:
+        """The input of the first block: the class token, then the embedded patches, plus positions."""
         x = self.embed(self.tokens(images))
-        x = torch.cat([self.cls.expand(len(x), -1, -1), x], dim=1) + self.position
+        return torch.cat([self.cls.expand(len(x), -1, -1), x], dim=1) + self.position
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.embedded(images)
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x)[:, 0])
 
 
+@torch.no_grad()
+def rbf_inputs(model: nn.Module, images: torch.Tensor) -> list[tuple[RBFBlock, torch.Tensor]]:
+    """Every HyperBF MLP block of `model`, in order, with its input (N, T, dim) on `images` (eval mode).
+
+    `block.activations(x)` then gives the units' outputs, `block.exponents(x, dtype)` their exponents.
+    """
+    blocks = [m for m in model.modules() if isinstance(m, RBFBlock)]
+    seen: dict[RBFBlock, torch.Tensor] = {}
+    hooks = [b.register_forward_hook(lambda mod, inputs, out: seen.__setitem__(mod, inputs[0]))
+             for b in blocks]
+    try:
+        with evaluating(model):
+            model(images)
+    finally:
+        for h in hooks:
+            h.remove()
+    return [(b, seen[b]) for b in blocks]
+
+
 def dead_fraction(activations: torch.Tensor) -> float:
-    """Share of RBF activations that are exactly zero (their gradient is zero too: the unit is dead)."""
+    """Share of RBF activations (..., centres) that are exactly zero: no output and no gradient there."""
     return float((activations == 0).float().mean())
+
+
+def dead_units(activations: torch.Tensor) -> float:
+    """Share of units (the last axis) that are exactly zero on every input: such a unit gets no gradient
+    at all, while one that is alive on a single input can still learn its width and centre."""
+    return float((activations == 0).reshape(-1, activations.shape[-1]).all(0).float().mean())
+
+
+def smallest_positive(dtype: torch.dtype) -> float:
+    """The smallest positive number of a floating-point format (its smallest subnormal). A result below
+    half of it rounds to exactly zero: exp(-e) is zero in that format once e > -log(smallest / 2)."""
+    info = torch.finfo(dtype)
+    return info.smallest_normal * info.eps

@@ -1,13 +1,13 @@
-"""ResNet-18 for 32x32 images, with a two-layer fully connected head, and its CIFAR input pipeline.
+"""ResNet-18 for 32x32 images, with a two-layer fully connected head.
 
 The CIFAR variant of He et al.'s ResNet-18 (a 3x3 stem, no max-pool), as in most CIFAR-10
 papers. The head, Linear(512, width)-ReLU-Linear(width, classes), gives a fully connected layer
 between learned features whose alignment can be measured (the Canonical Representation chapter).
+Its input pipeline (`image_tensor`, `crop_and_flip`) is in `companion.images`.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -48,38 +48,6 @@ def resnet18(classes: int = 10, head_width: int = 512, base: int = 64) -> nn.Seq
     return nn.Sequential(*layers, head)
 
 
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
-
-
-def image_tensor(images: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
-    """uint8 images (N, H, W, 3) -> float32 (N, 3, H, W), standardised with CIFAR-10's channel statistics."""
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"expected images of shape (N, H, W, 3), got {images.shape}")
-    x = torch.as_tensor(images, device=device).permute(0, 3, 1, 2).float() / 255.0
-    mean = torch.tensor(CIFAR_MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR_STD, device=device).view(1, 3, 1, 1)
-    return (x - mean) / std
-
-
-def crop_and_flip(batch: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """The standard CIFAR augmentation: a random crop of the zero-padded image and a random horizontal flip.
-
-    `batch` is (N, C, H, W) on any device; the random offsets come from the CPU `generator`, so
-    a seeded run draws the same augmentations on every device.
-    """
-    n, _, h, w = batch.shape
-    padded = nn.functional.pad(batch, (pad, pad, pad, pad))
-    draws = torch.randint(0, 2 * pad + 1, (3, n), generator=generator)
-    draws[2] = torch.randint(0, 2, (n,), generator=generator)
-    dy, dx, flip = draws.to(batch.device)  # one small copy per batch
-    flip = flip.bool()
-    rows = (dy[:, None] + torch.arange(h, device=batch.device)).view(n, 1, h, 1)
-    cols = dx[:, None] + torch.arange(w, device=batch.device)
-    cols = torch.where(flip[:, None], cols.flip(1), cols).view(n, 1, 1, w)
-    index = torch.arange(n, device=batch.device).view(n, 1, 1, 1)
-    channel = torch.arange(batch.shape[1], device=batch.device).view(1, -1, 1, 1)
-    return padded[index, channel, rows, cols]
 
 
 @torch.no_grad()

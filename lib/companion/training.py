@@ -7,6 +7,7 @@ them differ in nothing else. Data stay where they are (pass tensors already on t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -39,6 +40,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
                      on_epoch: Callable[[int], None] | None = None,
                      max_updates: int | None = None, milestones: Sequence[int] = (),
                      loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
+                     optimizer: str = "sgd", precision: torch.dtype | None = None,
                      ) -> dict[str, np.ndarray]:
     """Train with SGD (coupled weight decay, no momentum by default) on cross-entropy; batch_size = len(x) is GD.
 
@@ -54,7 +56,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     `max_updates`, which ends the run after that many updates (inside the last epoch), so that
     runs with different batch sizes can make exactly the same number of updates, `milestones`,
     epochs after which the learning rate is multiplied by 0.1, and `loss_fn(logits, labels)` in
-    place of the cross-entropy (for example `mse_one_hot`).
+    place of the cross-entropy (for example `mse_one_hot`), `optimizer="adamw"` (decoupled weight
+    decay, betas (0.9, 0.999); `momentum` is then unused), and `precision`, a dtype such as
+    torch.bfloat16 under which the forward pass and loss run in autocast.
     """
     n = len(x)
     if lr <= 0:
@@ -62,7 +66,12 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be between 1 and the {n} training points, got {batch_size}")
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
+    if optimizer == "sgd":
+        opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
+    elif optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
     updates = epochs * (n // batch_size) if max_updates is None else min(max_updates, epochs * (n // batch_size))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(updates, 1)) if cosine else None
     steps = torch.optim.lr_scheduler.MultiStepLR(opt, list(milestones), 0.1) if milestones else None
@@ -89,7 +98,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
                 break
             done += 1
             xb = x[idx] if augment is None else augment(x[idx], g)
-            loss = loss_fn(model(xb), y[idx])
+            with torch.autocast(x.device.type, dtype=precision or torch.float32, enabled=precision is not None):
+                loss = loss_fn(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():  # plain SGD moves by lr * (grad + wd * p): its size over lr is this norm
@@ -110,6 +120,40 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     out = {key: np.asarray(val) for key, val in log.items()}
     out["steps"] = np.asarray(done)
     return out
+
+
+@dataclass
+class Selection:
+    """Accuracy after each epoch (0 = at the start) on the validation split and, for the record only, on
+    the test split; the epoch with the best validation accuracy (the earliest on ties) and its weights."""
+
+    val: list[float] = field(default_factory=list)
+    test: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def test_at_best(self) -> float:
+        """Test accuracy of the checkpoint chosen on the validation split."""
+        return self.test[self.best_epoch]
+
+
+def select_on_validation(model: nn.Module, x_val: torch.Tensor, y_val: torch.Tensor, x_test: torch.Tensor,
+                         y_test: torch.Tensor) -> tuple[Callable[[int], None], Selection]:
+    """An `on_epoch` callback for `train_classifier` that keeps the checkpoint best on the validation split.
+
+    The test split is evaluated at every epoch only to show what selecting on it would report;
+    it never decides anything. Load `selection.best_state` into the model after training.
+    """
+    selection = Selection()
+
+    def on_epoch(epoch: int) -> None:
+        selection.val.append(evaluate(model, x_val, y_val)[1])
+        selection.test.append(evaluate(model, x_test, y_test)[1])
+        if selection.val[-1] > max(selection.val[:-1], default=-1.0):
+            selection.best_epoch = epoch
+            selection.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    return on_epoch, selection
 
 
 def mse_one_hot(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
