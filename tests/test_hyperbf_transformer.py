@@ -14,6 +14,7 @@ from companion.hyperbf_transformer import (
     dot_logits_with_key_bias,
     gaussian_logits,
     rbf_inputs,
+    set_smallest_exponents,
     smallest_positive,
 )
 
@@ -131,3 +132,49 @@ def test_smallest_positive_is_the_smallest_subnormal_and_exp_underflows_past_hal
     edge = -math.log(smallest_positive(dtype) / 2)
     e = torch.tensor([edge - 1, edge + 1], dtype=torch.float64).to(dtype)  # bfloat16 rounds 93 to 0.5
     assert torch.exp(-e)[0] > 0 and torch.exp(-e)[1] == 0
+
+
+def test_key_bias_form_with_a_metric_gives_the_gaussian_attention_of_that_metric():
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 5, 4, generator=g, dtype=torch.float64)
+    k = torch.randn(2, 6, 4, generator=g, dtype=torch.float64)
+    L = torch.randn(4, 4, generator=g, dtype=torch.float64)
+    M = L @ L.T
+    gaussian = torch.softmax(gaussian_logits(q, k, 0.5, M), -1)
+    assert torch.allclose(gaussian, torch.softmax(dot_logits_with_key_bias(q, k, 0.5, M), -1), atol=1e-12)
+    assert torch.allclose(gaussian, torch.softmax(gaussian_logits(q @ L, k @ L, 0.5), -1), atol=1e-12)
+
+
+def test_squared_distances_broadcast_over_leading_axes_and_default_to_the_identity():
+    from companion.hyperbf import squared_distances
+
+    g = torch.Generator().manual_seed(0)
+    x, t = torch.randn(3, 5, 4, generator=g), torch.randn(3, 2, 4, generator=g)
+    batched = squared_distances(x, t)
+    for i in range(3):
+        assert torch.allclose(batched[i], torch.cdist(x[i], t[i]) ** 2, atol=1e-5)
+        assert torch.allclose(batched[i], squared_distances(x[i], t[i], torch.eye(4)), atol=1e-5)
+
+
+def test_distances_stay_in_float32_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    block, attention = RBFBlock(32, 5, beta0=1 / 64), Attention(32, 4, "gaussian")
+    x = torch.randn(4, 3, 32)
+    plain = block.exponents(x)
+    q, k, _ = attention.project(x)
+    logits = attention.logits(q, k)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(block.exponents(x), plain)
+        assert torch.equal(attention.logits(q, k), logits)
+
+
+def test_set_smallest_exponents_kills_every_block_on_its_images():
+    torch.manual_seed(0)
+    model = ViT(image_size=8, patch=2, channels=1, dim=16, depth=2, heads=4, classes=10, attention="gaussian",
+                mlp="rbf")
+    images = torch.randn(20, 1, 8, 8)
+    set_smallest_exponents(model, images, 120.0)
+    for block, x in rbf_inputs(model, images):
+        e = block.exponents(x, torch.float64)
+        assert e.min().item() == pytest.approx(120.0, rel=1e-6)
+        assert dead_fraction(block.activations(x)) == 1.0

@@ -10,7 +10,15 @@ import torch
 
 from companion.claims import check, declared
 from companion.data import load_flat
-from companion.hyperbf_transformer import RBFBlock, ViT, dead_fraction, dot_logits_with_key_bias, gaussian_logits
+from companion.hyperbf_transformer import (
+    RBFBlock,
+    ViT,
+    dead_fraction,
+    dot_logits_with_key_bias,
+    gaussian_logits,
+    rbf_inputs,
+    set_smallest_exponents,
+)
 from companion.images import crop_and_flip
 from companion.training import select_on_validation, train_classifier
 
@@ -87,9 +95,11 @@ def test_dead_gets_no_gradient_holds_for_a_dead_block_and_fails_for_a_live_one(c
 
 
 @pytest.fixture(scope="module")
-def accuracies(settings):
-    """Test accuracy per epoch (0 = untrained) of four of the chapter's quick models, and the epoch the
-    validation split picks."""
+def trained(settings):
+    """Four of the chapter's quick models, trained with its recipe, and HyperBF-dead once more with
+    weight decay 0.5 on every parameter ('HyperBF-dead, all decayed'): the per-epoch test accuracy (0 =
+    untrained) with the epoch the validation split picks, and the share of zero RBF activations per
+    block on validation images at the start and at that checkpoint."""
     torch.set_num_threads(1)
     S, data = settings["quick"], load_flat("digits", n_val=settings["quick"]["n_val"])
     x, x_val, x_test = (torch.tensor(data[k]).reshape(-1, 1, 8, 8) for k in ("x_train", "x_val", "x_test"))
@@ -97,27 +107,43 @@ def accuracies(settings):
     d, out = S["dim"], {}
     specs = {"ViT": dict(attention="dot", mlp="relu"),
              "HyperBF": dict(attention="gaussian", mlp="rbf", beta0=1 / (2 * d)),
-             "HyperBF-dead": dict(attention="gaussian", mlp="rbf", beta0=0.1 * 768 / d),
+             "HyperBF-dead": dict(attention="gaussian", mlp="rbf"),
+             "HyperBF-dead, all decayed": dict(attention="gaussian", mlp="rbf"),
              "attention only": dict(attention="gaussian", mlp="none")}
     for name, spec in specs.items():
         torch.manual_seed(0)
         model = ViT(S["image"], S["patch"], S["channels"], d, S["depth"], S["heads"], classes=10,
                     hidden=S["hidden"], centres=S["centres"], **spec)
+        if name.startswith("HyperBF-dead"):
+            set_smallest_exponents(model, x, 134.0)  # about the reference's smallest at width 768
+        start = [dead_fraction(b.activations(i)) for b, i in rbf_inputs(model, x_val)]
+        recipe = S["recipe"] | ({"decay": "all", "weight_decay": 0.5} if name.endswith("all decayed") else {})
         on_epoch, selection = select_on_validation(model, x_val, y_val, x_test, y_test)
-        train_classifier(model, x, y, **S["recipe"], seed=0, on_epoch=on_epoch, log_every=100)
-        out[name] = selection
+        train_classifier(model, x, y, **recipe, seed=0, on_epoch=on_epoch, log_every=100)
+        model.load_state_dict(selection.best_state)
+        zeros = [dead_fraction(b.activations(i)) for b, i in rbf_inputs(model, x_val)]
+        out[name] = (selection, zeros, start)
     return out
 
 
 @pytest.mark.parametrize(("claim", "pair"), [("hyperbf-matches-vit", ("HyperBF", "ViT")),
                                              ("control-matches-vit", ("attention only", "ViT")),
                                              ("dead-start-matches-control", ("HyperBF-dead", "attention only"))])
-def test_accuracy_claims_hold_for_trained_models_and_fail_for_one_trained_a_single_epoch(claims, accuracies,
-                                                                                        claim, pair):
-    a, b = (accuracies[name] for name in pair)
+def test_accuracy_claims_hold_for_trained_models_and_fail_for_one_trained_a_single_epoch(claims, trained, claim,
+                                                                                        pair):
+    a, b = (trained[name][0] for name in pair)
     assert check(claims[claim], abs(a.test_at_best() - b.test_at_best())).passed
     # the same comparison with the first model stopped after one epoch
     assert not check(claims[claim], abs(a.test[1] - b.test_at_best())).passed
+
+
+def test_dead_start_stays_dead_holds_without_decay_on_the_units_and_fails_when_every_parameter_decays(claims,
+                                                                                                      trained):
+    for name in ("HyperBF-dead", "HyperBF-dead, all decayed"):
+        assert trained[name][2] == [1.0, 1.0]  # both start with every activation exactly zero
+    assert check(claims["dead-start-stays-dead"], min(trained["HyperBF-dead"][1])).passed
+    assert not check(claims["dead-start-stays-dead"], min(trained["HyperBF-dead, all decayed"][1])).passed
+    assert max(trained["HyperBF-dead, all decayed"][1]) < 0.5  # most activations came alive
 
 
 def test_full_profile_recipe_takes_a_bfloat16_step_on_the_cpu(settings):

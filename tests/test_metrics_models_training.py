@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from companion.metrics import numerical_rank
+from companion.metrics import accuracy_difference, numerical_rank
 from companion.models import mlp, weight_matrices
-from companion.training import hidden_ranks, select_on_validation, train_classifier
+from companion.training import hidden_ranks, predict, select_on_validation, train_classifier
 
 
 def test_numerical_rank_counts_singular_values_above_tolerance_of_normalised_matrix():
@@ -111,3 +111,38 @@ def test_select_on_validation_keeps_the_best_validation_epoch_and_its_weights():
     assert selection.best_epoch == int(np.argmax(selection.val))  # the earliest of ties
     assert all(torch.equal(selection.best_state[k], states[selection.best_epoch][k]) for k in states[0])
     assert selection.test_at_best() == selection.test[selection.best_epoch]
+
+
+def test_matrix_only_decay_leaves_norms_and_biases_undecayed():
+    x, y = toy_data(8)
+
+    def one_step(decay, weight_decay):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.LayerNorm(6), torch.nn.Linear(6, 2))
+        train_classifier(model, x, y, lr=0.1, weight_decay=weight_decay, batch_size=8, epochs=1, decay=decay)
+        return model
+
+    matrices, none, everything = one_step("matrices", 5.0), one_step("all", 0.0), one_step("all", 5.0)
+    assert torch.equal(matrices[0].weight, none[0].weight) and torch.equal(matrices[1].bias, none[1].bias)
+    assert torch.equal(matrices[1].weight, everything[1].weight)
+    assert not torch.equal(matrices[1].weight, none[1].weight)
+    with pytest.raises(ValueError, match="decay must be"):
+        one_step("biases", 1.0)
+
+
+def test_predict_returns_the_argmax_labels_in_chunks():
+    x, _ = toy_data(10)
+    torch.manual_seed(0)
+    model = mlp((6, 3))
+    assert torch.equal(predict(model, x, chunk=3), model(x).argmax(1))
+
+
+def test_accuracy_difference_uses_the_per_example_differences():
+    a = torch.tensor([True, True, False, True])
+    b = torch.tensor([True, False, False, False])
+    diff, se = accuracy_difference(a, b)
+    assert diff == pytest.approx(0.5)
+    assert se == pytest.approx(np.std([0, 1, 0, 1], ddof=1) / 2)
+    assert accuracy_difference(a, a) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="two"):
+        accuracy_difference(a, b[:3])

@@ -13,10 +13,11 @@ from collections.abc import Callable
 import torch
 
 
-def squared_distances(x: torch.Tensor, centres: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """(x_i - t_a)^T M (x_i - t_a) for inputs x (n, d) and centres (m, d), clamped at 0: shape (n, m)."""
-    xm, tm = x @ M, centres @ M
-    sq = (xm * x).sum(1, keepdim=True) + (tm * centres).sum(1)[None, :] - 2 * xm @ centres.T
+def squared_distances(x: torch.Tensor, centres: torch.Tensor, M: torch.Tensor | None = None) -> torch.Tensor:
+    """(x_i - t_a)^T M (x_i - t_a) for inputs x (..., n, d) and centres (..., m, d), clamped at 0: shape
+    (..., n, m). M = None is the identity. Leading axes broadcast (heads of attention, for example)."""
+    xm, tm = (x, centres) if M is None else (x @ M, centres @ M)
+    sq = (xm * x).sum(-1, keepdim=True) + (tm * centres).sum(-1).unsqueeze(-2) - 2 * xm @ centres.transpose(-1, -2)
     return sq.clamp_min(0.0)
 
 

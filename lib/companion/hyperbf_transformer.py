@@ -2,8 +2,9 @@
 
 Gaussian attention scores a query against a key by -s (q - k)^T M (q - k) instead of s q.k; the
 HyperBF "MLP" maps a token x to W exp(-beta_a (x - t_a)^T M (x - t_a)) + b over learned centres t_a.
-Both reuse `companion.hyperbf.squared_distances`. The exponent is computed in float32 even under
-reduced-precision autocast, since exp of a large negative number underflows to exactly zero.
+Both compute their distances with `companion.hyperbf.squared_distances`, in float32 even under
+reduced-precision autocast: exp of a large negative number underflows to exactly zero, and a
+bfloat16 distance near 100 is only good to about 0.5.
 """
 
 from __future__ import annotations
@@ -17,19 +18,25 @@ from companion.hyperbf import squared_distances
 from companion.models import evaluating
 
 
+def full_precision(x: torch.Tensor):
+    """A context that switches autocast off on x's device, so that what runs inside stays in float32."""
+    return torch.autocast(x.device.type, enabled=False)
+
+
 def gaussian_logits(q: torch.Tensor, k: torch.Tensor, scale: float | torch.Tensor,
                     M: torch.Tensor | None = None) -> torch.Tensor:
-    """-scale (q_i - k_j)^T M (q_i - k_j) for queries (..., T, d) and keys (..., S, d): shape (..., T, S)."""
-    if M is not None:
-        q, k = q @ torch.linalg.cholesky(M), k @ torch.linalg.cholesky(M)
-    sq = (q**2).sum(-1, keepdim=True) + (k**2).sum(-1).unsqueeze(-2) - 2 * q @ k.transpose(-1, -2)
-    return -scale * sq
+    """-scale (q_i - k_j)^T M (q_i - k_j) for queries (..., T, d) and keys (..., S, d): shape (..., T, S).
+
+    M = None is the identity."""
+    return -scale * squared_distances(q, k, M)
 
 
-def dot_logits_with_key_bias(q: torch.Tensor, k: torch.Tensor, scale: float | torch.Tensor) -> torch.Tensor:
-    """2 scale q_i.k_j - scale ||k_j||^2: the same softmax over keys as `gaussian_logits` with M = I,
-    because the dropped term -scale ||q_i||^2 is constant across the keys of a query."""
-    return 2 * scale * q @ k.transpose(-1, -2) - scale * (k**2).sum(-1).unsqueeze(-2)
+def dot_logits_with_key_bias(q: torch.Tensor, k: torch.Tensor, scale: float | torch.Tensor,
+                             M: torch.Tensor | None = None) -> torch.Tensor:
+    """2 scale q_i^T M k_j - scale k_j^T M k_j: the same softmax over keys as `gaussian_logits`, because
+    the dropped term -scale q_i^T M q_i is constant across the keys of a query. M = None is the identity."""
+    km = k if M is None else k @ M
+    return 2 * scale * q @ km.transpose(-1, -2) - scale * (km * k).sum(-1).unsqueeze(-2)
 
 
 class Attention(nn.Module):
@@ -52,20 +59,23 @@ class Attention(nn.Module):
             self.factor = nn.Parameter(torch.eye(self.head_dim))
             self.scale = nn.Parameter(torch.tensor(self.head_dim**-0.5))
 
-    def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Queries, keys and values per head, each (N, heads, T, d_head); for Gaussian scores the
-        queries and keys are already multiplied by L, so that their plain distance is the metric one."""
+    def project(self, x: torch.Tensor, metric: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Queries, keys and values per head, each (N, heads, T, d_head). For Gaussian scores the queries
+        and keys are multiplied by L (unless `metric` is False), so that their plain distance is the
+        metric one, (q - k)^T L L^T (q - k)."""
         b, t, _ = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        if self.kind == "gaussian":
-            q, k = q @ self.factor, k @ self.factor  # (q - k)^T L L^T (q - k)
+        if self.kind == "gaussian" and metric:
+            q, k = q @ self.factor, k @ self.factor
         return q, k, v
 
     def logits(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """Attention scores (N, heads, T, T) before the softmax over keys (the last axis)."""
+        """Attention scores (N, heads, T, T) before the softmax over keys (the last axis); Gaussian
+        scores in float32 whatever the autocast."""
         if self.kind == "dot":
             return q @ k.transpose(-1, -2) * self.head_dim**-0.5
-        return gaussian_logits(q.float(), k.float(), self.scale.float())
+        with full_precision(q):
+            return gaussian_logits(q.float(), k.float(), self.scale.float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         q, k, v = self.project(x)
@@ -89,11 +99,21 @@ class RBFBlock(nn.Module):
         self.out = nn.Linear(centres, dim)
 
     def exponents(self, x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """beta_a (x - t_a)^T M (x - t_a) for inputs (..., dim), shape (..., centres), computed in `dtype`."""
-        flat = x.reshape(-1, x.shape[-1]).to(dtype)
-        L = self.factor.to(dtype)
-        sq = squared_distances(flat, self.centres.to(dtype), L @ L.T)
-        return (self.log_beta.to(dtype).exp() * sq).reshape(*x.shape[:-1], -1)
+        """beta_a (x - t_a)^T M (x - t_a) for inputs (..., dim), shape (..., centres), computed in `dtype`
+        (autocast off)."""
+        with full_precision(x):
+            flat = x.reshape(-1, x.shape[-1]).to(dtype)
+            L = self.factor.to(dtype)
+            sq = squared_distances(flat, self.centres.to(dtype), L @ L.T)
+            return (self.log_beta.to(dtype).exp() * sq).reshape(*x.shape[:-1], -1)
+
+    @torch.no_grad()
+    def set_smallest_exponent(self, x: torch.Tensor, exponent: float) -> None:
+        """Give every unit the width beta = exponent / (smallest (x - t)^T M (x - t) over all units and the
+        inputs x): the smallest exponent on x becomes `exponent` (above about 104 every activation on x
+        is exactly zero in float32)."""
+        sq = self.exponents(x, torch.float64) / self.log_beta.double().exp()
+        self.log_beta.fill_(math.log(exponent / sq.min().item()))
 
     def activations(self, x: torch.Tensor) -> torch.Tensor:
         """The RBF activations exp(-beta_a d_a^2), shape (..., centres), computed in float32."""
@@ -180,6 +200,15 @@ def rbf_inputs(model: nn.Module, images: torch.Tensor) -> list[tuple[RBFBlock, t
         for h in hooks:
             h.remove()
     return [(b, seen[b]) for b in blocks]
+
+
+@torch.no_grad()
+def set_smallest_exponents(model: nn.Module, images: torch.Tensor, exponent: float) -> None:
+    """Make every HyperBF MLP block's smallest exponent on `images` equal `exponent`, block by block from
+    the first (a block's inputs depend on the blocks before it): above about 104 the blocks start dead."""
+    for i in range(len(rbf_inputs(model, images))):
+        block, x = rbf_inputs(model, images)[i]
+        block.set_smallest_exponent(x, exponent)
 
 
 def dead_fraction(activations: torch.Tensor) -> float:

@@ -54,3 +54,16 @@ def within_class_variability(features: torch.Tensor, labels: torch.Tensor) -> fl
     between = means - means.mean(0)
     sigma_b = between.T @ between / len(classes)
     return float(torch.trace(sigma_w @ torch.linalg.pinv(sigma_b)) / len(classes))
+
+
+def accuracy_difference(correct_a: torch.Tensor, correct_b: torch.Tensor) -> tuple[float, float]:
+    """Accuracy of model a minus that of model b on the same examples, and its paired standard error.
+
+    `correct_a`, `correct_b`: booleans (n,), whether each model got each example right. The error
+    comes from the per-example differences: two models that get the same examples wrong differ less
+    than two independent samples of their accuracies would suggest.
+    """
+    if correct_a.shape != correct_b.shape or correct_a.ndim != 1:
+        raise ValueError(f"expected two (n,) vectors, got {tuple(correct_a.shape)} and {tuple(correct_b.shape)}")
+    d = correct_a.double() - correct_b.double()
+    return d.mean().item(), (d.std() / len(d) ** 0.5).item()

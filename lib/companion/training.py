@@ -40,7 +40,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
                      on_epoch: Callable[[int], None] | None = None,
                      max_updates: int | None = None, milestones: Sequence[int] = (),
                      loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.cross_entropy,
-                     optimizer: str = "sgd", precision: torch.dtype | None = None,
+                     optimizer: str = "sgd", precision: torch.dtype | None = None, decay: str = "all",
                      ) -> dict[str, np.ndarray]:
     """Train with SGD (coupled weight decay, no momentum by default) on cross-entropy; batch_size = len(x) is GD.
 
@@ -58,7 +58,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     epochs after which the learning rate is multiplied by 0.1, and `loss_fn(logits, labels)` in
     place of the cross-entropy (for example `mse_one_hot`), `optimizer="adamw"` (decoupled weight
     decay, betas (0.9, 0.999); `momentum` is then unused), and `precision`, a dtype such as
-    torch.bfloat16 under which the forward pass and loss run in autocast.
+    torch.bfloat16 under which the forward pass and loss run in autocast. `decay="matrices"` applies the
+    weight decay to the weights of linear and convolutional layers only (not to biases, norms,
+    embeddings or the parameters of HyperBF units, such as centres and widths).
     """
     n = len(x)
     if lr <= 0:
@@ -66,10 +68,16 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be between 1 and the {n} training points, got {batch_size}")
     params = [p for p in model.parameters() if p.requires_grad]
+    if decay not in ("all", "matrices"):
+        raise ValueError(f"decay must be 'all' or 'matrices', got {decay!r}")
+    matrices = {id(m.weight) for m in model.modules() if isinstance(m, nn.Linear | nn.modules.conv._ConvNd)}
+    rates = [weight_decay if decay == "all" or id(p) in matrices else 0.0 for p in params]
+    groups = [{"params": [p for p, r in zip(params, rates, strict=True) if r == rate], "weight_decay": rate}
+              for rate in sorted(set(rates))]
     if optimizer == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
+        opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=lr, momentum=momentum)
     elif optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        opt = torch.optim.AdamW(groups, lr=lr)
     else:
         raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
     updates = epochs * (n // batch_size) if max_updates is None else min(max_updates, epochs * (n // batch_size))
@@ -103,7 +111,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             with torch.no_grad():  # plain SGD moves by lr * (grad + wd * p): its size over lr is this norm
-                sizes.append(torch.sqrt(sum(((p.grad + weight_decay * p) ** 2).sum() for p in params)))
+                sizes.append(torch.sqrt(sum(((p.grad + r * p) ** 2).sum() for p, r in zip(params, rates, strict=True))))
             opt.step()
             if schedule is not None:
                 schedule.step()
@@ -169,3 +177,10 @@ def hidden_rank_history(history: dict) -> np.ndarray:
 def hidden_ranks(history: dict) -> list[int]:
     """Final numerical ranks of the hidden-to-hidden weight matrices."""
     return [int(r) for r in hidden_rank_history(history)[-1]]
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """The labels `model` predicts for x (the argmax of its outputs), in eval mode, in chunks."""
+    with evaluating(model):
+        return torch.cat([model(xs).argmax(1) for xs in x.split(chunk)])
