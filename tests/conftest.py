@@ -22,3 +22,23 @@ def digits():
     x_test = standardize(data["x_test"], mean, std)[0]
     return (torch.as_tensor(x), torch.as_tensor(data["y_train"]), torch.as_tensor(x_test),
             torch.as_tensor(data["y_test"]))
+
+
+@pytest.fixture(scope="module")
+def claims(request):
+    """The claims declared by the chapter named by the test module's CHAPTER, by identifier."""
+    from companion.claims import declared
+
+    return {c.id: c for c in declared(request.module.CHAPTER)}
+
+
+@pytest.fixture(scope="module")
+def settings(request):
+    """The SETTINGS dict of the chapter named by the test module's CHAPTER (its first data cell)."""
+    import jupytext
+
+    cells = jupytext.read(request.module.CHAPTER, fmt="myst").cells
+    cell = next(c for c in cells if "data" in c.metadata.get("tags", []))
+    namespace = {"profile": "quick", "torch": torch}
+    exec(cell.source, namespace)
+    return namespace["SETTINGS"]

@@ -9,16 +9,11 @@ import torch
 
 from companion import hyperbf as hb
 from companion.alignment import alignment
-from companion.claims import check, declared
+from companion.claims import check
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "agop-hyperbf.md"
 D, LAM, TRACES = 10, 1e-4, [0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0]
 M0 = torch.eye(D, dtype=torch.float64) / D
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return {c.id: c for c in declared(CHAPTER)}
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,12 @@ import pytest
 import torch
 
 from companion.alignment import RELATIONS, alignments, input_mass, measure, power_laws
-from companion.claims import check, declared
+from companion.claims import check
 from companion.models import mlp
 from companion.training import train_classifier
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "canonical-representation.md"
 WIDTHS, LR, BATCH, EPOCHS = (64, 128, 128, 128, 10), 0.05, 32, 60
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return {c.id: c for c in declared(CHAPTER)}
 
 
 def train(digits, weight_decay, batch_size=BATCH, epochs=EPOCHS, lr=LR, extra_inputs=None, max_updates=None):

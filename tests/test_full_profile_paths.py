@@ -17,6 +17,7 @@ EXPECTED_SHAPES = {
     "low-rank-bounds": ["training set (10000, 784), test set (50, 784)", "one-layer samples (1000, 784)"],
     "sparse-norm-bounds": ["training images (10000, 1, 28, 28), test images (50, 1, 28, 28)"],
     "agop-hyperbf": ["MNIST (10000, 784), test (50, 784)", "train (800, 10)"],
+    "bio-circuit": ["train (10000, 3, 32, 32), test (50, 3, 32, 32)"],
     "hyperbf-transformer": ["train (5000, 3, 32, 32), validation (5000, 3, 32, 32), test (50, 3, 32, 32)"],
 }
 

@@ -4,11 +4,10 @@ cell; the full settings take one training step on the CPU."""
 
 from pathlib import Path
 
-import jupytext
 import pytest
 import torch
 
-from companion.claims import check, declared
+from companion.claims import check
 from companion.data import load_flat
 from companion.hyperbf_transformer import (
     RBFBlock,
@@ -23,20 +22,6 @@ from companion.images import crop_and_flip
 from companion.training import select_on_validation, train_classifier
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "hyperbf-transformer.md"
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return {c.id: c for c in declared(CHAPTER)}
-
-
-@pytest.fixture(scope="module")
-def settings():
-    """The chapter's SETTINGS dict (its first data cell)."""
-    cell = next(c for c in jupytext.read(CHAPTER, fmt="myst").cells if "data" in c.metadata.get("tags", []))
-    namespace = {"profile": "quick", "torch": torch}
-    exec(cell.source, namespace)
-    return namespace["SETTINGS"]
 
 
 def layer_normed(n, width, seed=1):  # not 0: the centres are drawn from seed 0

@@ -7,18 +7,13 @@ import pytest
 import torch
 
 from companion.bounds import low_rank_complexity, low_rank_complexity_bound, rank_factor_ratio
-from companion.claims import check, declared
+from companion.claims import check
 from companion.metrics import numerical_rank
 from companion.models import mlp, weight_matrices
 from companion.training import evaluate, train_classifier
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "low-rank-bounds.md"
 WIDTH, D_OUT = 128, 128
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return {c.id: c for c in declared(CHAPTER)}
 
 
 def train(digits, weight_decay, hidden=4, epochs=150):

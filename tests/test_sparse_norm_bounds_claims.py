@@ -8,16 +8,11 @@ import pytest
 import torch
 
 from companion.bounds import filter_norm_bound, toeplitz_norm_bound
-from companion.claims import check, declared
+from companion.claims import check
 from companion.convnets import conv_frobenius_norm, conv_net, layers_with_weights, network_bounds
 from companion.training import mse_one_hot, train_classifier
 
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "sparse-norm-bounds.md"
-
-
-@pytest.fixture(scope="module")
-def claims():
-    return {c.id: c for c in declared(CHAPTER)}
 
 
 @pytest.fixture(scope="module")
