@@ -13,6 +13,7 @@ from companion.ardt import (
     one_hot,
     parity,
     permutation_automaton,
+    prompts,
     random_strings,
     tapes,
 )
@@ -23,6 +24,7 @@ def test_parity_runs_and_its_tape_holds_the_chain_of_thought():
     assert parity().run(strings).tolist() == [[1, 1, 0, 1]]
     # symbols 0/1, states as tokens 2/3: x_1..x_4, q_0, q_1..q_4
     assert tapes(parity(), strings).tolist() == [[1, 0, 1, 1, 2, 3, 3, 2, 3]]
+    assert prompts(parity(), strings).tolist() == [[1, 0, 1, 1, 2]] and parity().tokens == 4
 
 
 def test_chain_windows_start_with_the_symbol_and_end_with_the_previous_state():

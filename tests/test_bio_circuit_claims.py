@@ -11,7 +11,15 @@ import torch
 
 from companion.claims import check
 from companion.data import load_mnist1d, standardize
-from companion.feedback import alignment, feedback_layers, feedback_mlp, impair_feedback, mismatch, with_feedback
+from companion.feedback import (
+    alignment,
+    feedback_layers,
+    feedback_mlp,
+    impair_feedback,
+    mismatch,
+    surviving_alignment,
+    with_feedback,
+)
 from companion.resnet import resnet18
 from companion.training import evaluate, train_classifier
 
@@ -104,12 +112,7 @@ def test_circuit_matches_backprop_holds_and_fails_for_feedback_alignment_in_its_
 
 
 def survivor_cos(run):
-    out = []
-    with torch.no_grad():
-        for layer in feedback_layers(run[0])[1:]:
-            W, B = layer.layer.weight * (layer.B != 0), layer.B
-            out.append(float((W * B).sum() / (W.norm() * B.norm())))
-    return min(out)
+    return min(surviving_alignment(layer)[0] for layer in feedback_layers(run[0])[1:])
 
 
 def test_damaged_synapses_assemble_with_decay_and_fail_without(claims, runs):

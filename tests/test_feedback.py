@@ -13,6 +13,7 @@ from companion.feedback import (
     feedback_mlp,
     impair_feedback,
     mismatch,
+    surviving_alignment,
     with_feedback,
 )
 from companion.resnet import resnet18
@@ -137,3 +138,16 @@ def test_update_noise_is_seeded_and_changes_the_feedback():
     assert torch.equal(trained_B(1.0, 0), trained_B(1.0, 0))
     assert not torch.equal(trained_B(1.0, 0), trained_B(1.0, 1))
     assert not torch.equal(trained_B(1.0, 0), trained_B(0.0, 0))
+
+
+def test_surviving_alignment_measures_the_kept_synapses_and_their_share_of_the_weights():
+    torch.manual_seed(0)
+    layer = FeedbackLayer(nn.Linear(8, 6), "circuit")
+    mask = torch.rand(6, 8, generator=torch.Generator().manual_seed(0)) > 0.5
+    W = layer.layer.weight.detach()
+    with torch.no_grad():
+        layer.B.copy_(W * mask)
+    cos, share = surviving_alignment(layer)
+    assert cos == pytest.approx(1.0)
+    assert share == pytest.approx(float((W * mask).norm() ** 2 / W.norm() ** 2))
+    assert alignment(layer)[0] == pytest.approx(share**0.5)  # a masked copy: cos over all entries

@@ -13,6 +13,7 @@ from companion.hyperbf_transformer import (
     dead_units,
     dot_logits_with_key_bias,
     gaussian_logits,
+    rbf_blocks,
     rbf_inputs,
     set_smallest_exponents,
     smallest_positive,
@@ -101,7 +102,7 @@ def test_rbf_inputs_returns_each_block_with_the_input_it_saw_and_leaves_no_hooks
     model.train()
     images = torch.randn(4, 1, 8, 8)
     seen = rbf_inputs(model, images)
-    assert [b for b, _ in seen] == [blk.mlp for blk in model.blocks]
+    assert [b for b, _ in seen] == [blk.mlp for blk in model.blocks] == rbf_blocks(model)
     assert all(x.shape == (4, 17, 16) for _, x in seen)
     x0 = model.blocks[0].norm2(model.embedded(images) + model.blocks[0].attention(
         model.blocks[0].norm1(model.embedded(images))))

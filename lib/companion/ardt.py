@@ -32,6 +32,11 @@ class Automaton:
     def symbols(self) -> int:
         return self.delta.shape[1]
 
+    @property
+    def tokens(self) -> int:
+        """Size of the tape's vocabulary: the symbols, then the states."""
+        return self.symbols + self.states
+
     def run(self, strings: np.ndarray) -> np.ndarray:
         """The states q_1..q_n after each symbol of each string (N, n): shape (N, n)."""
         q = np.full(len(strings), self.start)
@@ -59,11 +64,15 @@ def random_strings(automaton: Automaton, count: int, length: int, seed: int = 0)
     return np.random.default_rng(seed).integers(0, automaton.symbols, size=(count, length))
 
 
+def prompts(automaton: Automaton, strings: np.ndarray) -> np.ndarray:
+    """The start of each tape, before the chain of thought: x_1..x_n, q_0 as tokens, shape (N, n + 1)."""
+    start = np.full((len(strings), 1), automaton.start + automaton.symbols)
+    return np.concatenate([strings, start], axis=1)
+
+
 def tapes(automaton: Automaton, strings: np.ndarray) -> np.ndarray:
     """The chain-of-thought tape of each string: x_1..x_n, q_0, q_1..q_n as tokens, shape (N, 2n + 1)."""
-    states = automaton.run(strings) + automaton.symbols
-    start = np.full((len(strings), 1), automaton.start + automaton.symbols)
-    return np.concatenate([strings, start, states], axis=1)
+    return np.concatenate([prompts(automaton, strings), automaton.run(strings) + automaton.symbols], axis=1)
 
 
 def one_hot(windows: np.ndarray, vocabulary: int) -> np.ndarray:
@@ -85,18 +94,16 @@ def fit_ardt(automaton: Automaton, strings: np.ndarray, seed: int = 0) -> Decisi
     """A CART tree trained on the chain-of-thought windows of `strings` (one-hot features)."""
     n = strings.shape[1]
     windows, targets = chain_windows(tapes(automaton, strings), n)
-    vocabulary = automaton.symbols + automaton.states
-    return DecisionTreeClassifier(random_state=seed).fit(one_hot(windows, vocabulary), targets)
+    return DecisionTreeClassifier(random_state=seed).fit(one_hot(windows, automaton.tokens), targets)
 
 
 def generate_states(tree: DecisionTreeClassifier, automaton: Automaton, strings: np.ndarray) -> np.ndarray:
     """Run the ARDT: starting from x_1..x_n, q_0, predict q_1..q_n one token at a time from its own output.
     Returns the predicted final states (as automaton states)."""
     n = strings.shape[1]
-    vocabulary = automaton.symbols + automaton.states
-    tape = np.concatenate([strings, np.full((len(strings), 1), automaton.start + automaton.symbols)], axis=1)
+    tape = prompts(automaton, strings)
     for t in range(n):
-        token = tree.predict(one_hot(tape[:, t:t + n + 1], vocabulary))
+        token = tree.predict(one_hot(tape[:, t:t + n + 1], automaton.tokens))
         tape = np.concatenate([tape, token[:, None]], axis=1)
     return tape[:, -1] - automaton.symbols
 

@@ -156,6 +156,15 @@ def alignment(layer: FeedbackLayer) -> tuple[float, float]:
 
 
 @torch.no_grad()
+def surviving_alignment(layer: FeedbackLayer) -> tuple[float, float]:
+    """For feedback with removed (zero) synapses: cos(B, W) over the synapses that exist, and the share of
+    ||W||^2 that sits on them (the square of cos(B, W) over all entries when B copies W there)."""
+    B, W = layer.feedback(), layer.layer.weight
+    kept = W * (B != 0)
+    return float((kept * B).sum() / (kept.norm() * B.norm())), float(kept.norm() ** 2 / W.norm() ** 2)
+
+
+@torch.no_grad()
 def mismatch(layer: FeedbackLayer) -> float:
     """||W - B||_F, the distance the circuit's decay law is about."""
     B = layer.feedback()

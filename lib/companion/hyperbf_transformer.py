@@ -183,13 +183,18 @@ class ViT(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
+def rbf_blocks(model: nn.Module) -> list[RBFBlock]:
+    """The HyperBF MLP blocks of `model`, in order."""
+    return [m for m in model.modules() if isinstance(m, RBFBlock)]
+
+
 @torch.no_grad()
 def rbf_inputs(model: nn.Module, images: torch.Tensor) -> list[tuple[RBFBlock, torch.Tensor]]:
     """Every HyperBF MLP block of `model`, in order, with its input (N, T, dim) on `images` (eval mode).
 
     `block.activations(x)` then gives the units' outputs, `block.exponents(x, dtype)` their exponents.
     """
-    blocks = [m for m in model.modules() if isinstance(m, RBFBlock)]
+    blocks = rbf_blocks(model)
     seen: dict[RBFBlock, torch.Tensor] = {}
     hooks = [b.register_forward_hook(lambda mod, inputs, out: seen.__setitem__(mod, inputs[0]))
              for b in blocks]
@@ -206,7 +211,7 @@ def rbf_inputs(model: nn.Module, images: torch.Tensor) -> list[tuple[RBFBlock, t
 def set_smallest_exponents(model: nn.Module, images: torch.Tensor, exponent: float) -> None:
     """Make every HyperBF MLP block's smallest exponent on `images` equal `exponent`, block by block from
     the first (a block's inputs depend on the blocks before it): above about 104 the blocks start dead."""
-    for i in range(len(rbf_inputs(model, images))):
+    for i in range(len(rbf_blocks(model))):
         block, x = rbf_inputs(model, images)[i]
         block.set_smallest_exponent(x, exponent)
 
