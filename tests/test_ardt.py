@@ -55,7 +55,7 @@ def test_permutation_automaton_permutes_and_does_not_commute():
 @pytest.mark.parametrize("automaton", [parity(), permutation_automaton(5, 3, seed=0)], ids=["parity", "perm"])
 def test_chain_of_thought_tree_is_exact_at_every_length_with_a_bounded_number_of_leaves(automaton):
     for n in (8, 32):
-        tree = fit_ardt(automaton, random_strings(automaton, 500, n, seed=0))
+        tree = fit_ardt(automaton, random_strings(automaton, 2000, n, seed=0))  # enough for greedy CART
         test = random_strings(automaton, 300, n, seed=1)
         assert final_state_accuracy(automaton, test, generate_states(tree, automaton, test)) == 1.0
         assert tree.get_n_leaves() <= automaton.states * automaton.symbols
@@ -65,3 +65,15 @@ def test_plain_tree_is_at_chance_on_long_parity():
     train, test = random_strings(parity(), 2000, 32, seed=0), random_strings(parity(), 1000, 32, seed=1)
     tree = fit_plain_tree(parity(), train)
     assert abs(final_state_accuracy(parity(), test, tree.predict(one_hot(test, 2))) - 0.5) < 0.06
+
+
+def test_a_window_one_token_short_misses_the_symbol_and_cannot_simulate_parity():
+    automaton, n = parity(), 16
+    train, test = random_strings(automaton, 500, n, seed=0), random_strings(automaton, 500, n, seed=1)
+    tree = fit_ardt(automaton, train, window=n)
+    accuracy = final_state_accuracy(automaton, test, generate_states(tree, automaton, test, window=n))
+    assert abs(accuracy - 0.5) < 0.1 and tree.get_n_leaves() > automaton.states * automaton.symbols
+    windows, _ = chain_windows(tapes(automaton, train), n, window=2)
+    assert windows.shape == (500 * n, 2)
+    with pytest.raises(ValueError, match="1 to n \\+ 1"):
+        fit_ardt(automaton, train, window=n + 2)

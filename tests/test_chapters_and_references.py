@@ -83,6 +83,8 @@ def test_environment_yml_pins_the_same_versions_as_pyproject():
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert pins([r for r in pip_section if not r.startswith("-e")]) == expected
     assert "jupyter-book" in expected and expected["jupyter-book"].startswith("1.")
+    optional = pins(project["optional-dependencies"]["full"])  # named in a comment, not installed
+    assert all(f"{name}=={version}" in (ROOT / "environment.yml").read_text() for name, version in optional.items())
 
 
 @pytest.mark.parametrize("slug", chapters.available())

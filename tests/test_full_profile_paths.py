@@ -19,12 +19,15 @@ EXPECTED_SHAPES = {
     "agop-hyperbf": ["MNIST (10000, 784), test (50, 784)", "train (800, 10)"],
     "bio-circuit": ["train (10000, 3, 32, 32), test (50, 3, 32, 32)"],
     "hyperbf-transformer": ["train (5000, 3, 32, 32), validation (5000, 3, 32, 32), test (50, 3, 32, 32)"],
+    "decision-trees-lm": ["4000 training stories, 1000 test stories",
+                          "TinyStories: 40 training stories, 10 test stories, 15 words"],
 }
 
 
 @pytest.fixture
 def synthetic_cache(tmp_path, monkeypatch):
-    """Random images in the cache formats of CIFAR-10 and MNIST, as many as the full profiles use."""
+    """Random images in the cache formats of CIFAR-10 and MNIST, as many as the full profiles use, and 50
+    one-sentence stories in TinyStories' format."""
     rng = np.random.default_rng(0)
     for name, shape in [("cifar10", (32, 32, 3)), ("mnist", (28, 28))]:
         np.savez(tmp_path / f"{name}.npz",
@@ -32,6 +35,9 @@ def synthetic_cache(tmp_path, monkeypatch):
                  y_train=rng.integers(0, 10, size=10_000).astype(np.uint8),
                  x_test=rng.integers(0, 256, size=(50, *shape), dtype=np.uint8),
                  y_test=rng.integers(0, 10, size=50).astype(np.uint8))
+    story = "Once upon a time, Tom saw a {} dog. He was happy.\n<|endoftext|>\n"
+    text = "".join(story.format(["big", "red"][i % 2]) for i in range(50))
+    (tmp_path / "tinystories-valid-head.txt").write_text(text)
     monkeypatch.setenv("COMPANION_DATA_DIR", str(tmp_path))
 
 

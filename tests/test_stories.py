@@ -1,7 +1,20 @@
 """The synthetic story grammar (`companion.stories`): generated stories are grammatical and agree, and the
 checkers catch what is not."""
 
-from companion.stories import agreement, corpus, grammatical_share, sentences_of
+import numpy as np
+
+from companion.stories import (
+    agreement,
+    corpus,
+    cue_distances,
+    gender_positions,
+    grammatical,
+    grammatical_share,
+    name_consistency,
+    pooled,
+    sentences_of,
+    split_stories,
+)
 
 
 def test_generated_stories_are_grammatical_agree_and_are_seeded():
@@ -21,3 +34,36 @@ def test_checkers_catch_broken_sentences_and_wrong_pronouns():
     assert grammatical_share(broken) == 2 / 3
     assert sentences_of("a b . c".split()) == ["a b ."]
     assert grammatical_share([]) == 0.0
+
+
+def test_cue_distances_count_back_to_the_nearest_name_or_pronoun():
+    tokens = "a girl named lily . she was happy . one day she went home .".split()
+    assert cue_distances(tokens) == [2, 6]
+    assert cue_distances("she was happy .".split()) == []  # no name before it
+
+
+def test_real_stories_split_into_lowercase_words_and_punctuation():
+    text = 'Once upon a time, Tom said "Hi!" He didn\'t stop.\n<|endoftext|>\nThe end.\n<|endoftext|>\n'
+    assert split_stories(text) == [
+        ["once", "upon", "a", "time", ",", "tom", "said", '"', "hi", "!", '"', "he", "didn't", "stop", "."],
+        ["the", "end", "."]]
+
+
+def test_name_consistency_and_pooling_count_every_case_once():
+    tokens = "a girl named lily . lily was happy . mia was sad . lily ran .".split()
+    assert name_consistency(tokens) == (2, 3) and name_consistency(["the", "end"]) == (0, 0)
+    assert grammatical("once upon a time there was a girl named lily . she ran .".split()) == (1, 2)
+    assert pooled(name_consistency, [tokens, "tom . tom".split()]) == 3 / 4
+    assert pooled(name_consistency, []) == 0.0
+
+
+def test_gender_positions_start_after_the_opening_and_skip_the_given_words():
+    stories = [corpus(1, seed=0)[0], "once upon a time there was a girl named mia . she was sad . the end .".split()]
+    words = sorted({w for s in stories for w in s})
+    ids = [np.array([words.index(w) for w in s]) for s in stories]
+    she, he = words.index("she"), words.index("he")
+    contexts, labels = gender_positions(ids, stories, 8, (she, he))
+    second = labels == 1
+    # the girl's story: after "mia ." come she (skipped), was, sad, ., the, end, . -> 6 positions
+    assert second.sum() == 6 and (labels == 0).sum() > 0
+    assert contexts[second][0].tolist() == ids[1][4:12].tolist()  # "there ... mia . she", before "was"

@@ -83,27 +83,39 @@ def one_hot(windows: np.ndarray, vocabulary: int) -> np.ndarray:
     return out.reshape(m, length * vocabulary)
 
 
-def chain_windows(tape: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training pairs of the ARDT: for t = 1..n, the window of the n + 1 tokens before q_t, and q_t."""
-    windows = np.concatenate([tape[:, t:t + n + 1] for t in range(n)])
+def _window(n: int, window: int | None) -> int:
+    window = n + 1 if window is None else window
+    if not 1 <= window <= n + 1:
+        raise ValueError(f"the window must hold 1 to n + 1 = {n + 1} tokens, got {window}")
+    return window
+
+
+def chain_windows(tape: np.ndarray, n: int, window: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Training pairs of the ARDT: for t = 1..n, the `window` tokens before q_t (default n + 1, which
+    starts at x_t), and q_t. A shorter window misses x_t."""
+    w = _window(n, window)
+    windows = np.concatenate([tape[:, n + 1 + t - w:n + 1 + t] for t in range(n)])
     targets = np.concatenate([tape[:, n + 1 + t] for t in range(n)])
     return windows, targets
 
 
-def fit_ardt(automaton: Automaton, strings: np.ndarray, seed: int = 0) -> DecisionTreeClassifier:
+def fit_ardt(automaton: Automaton, strings: np.ndarray, seed: int = 0,
+             window: int | None = None) -> DecisionTreeClassifier:
     """A CART tree trained on the chain-of-thought windows of `strings` (one-hot features)."""
     n = strings.shape[1]
-    windows, targets = chain_windows(tapes(automaton, strings), n)
+    windows, targets = chain_windows(tapes(automaton, strings), n, window)
     return DecisionTreeClassifier(random_state=seed).fit(one_hot(windows, automaton.tokens), targets)
 
 
-def generate_states(tree: DecisionTreeClassifier, automaton: Automaton, strings: np.ndarray) -> np.ndarray:
-    """Run the ARDT: starting from x_1..x_n, q_0, predict q_1..q_n one token at a time from its own output.
-    Returns the predicted final states (as automaton states)."""
+def generate_states(tree: DecisionTreeClassifier, automaton: Automaton, strings: np.ndarray,
+                    window: int | None = None) -> np.ndarray:
+    """Run the ARDT: starting from x_1..x_n, q_0, predict q_1..q_n one token at a time from its own output,
+    reading the last `window` tokens (as in training). Returns the predicted final states."""
     n = strings.shape[1]
+    w = _window(n, window)
     tape = prompts(automaton, strings)
     for t in range(n):
-        token = tree.predict(one_hot(tape[:, t:t + n + 1], automaton.tokens))
+        token = tree.predict(one_hot(tape[:, n + 1 + t - w:n + 1 + t], automaton.tokens))
         tape = np.concatenate([tape, token[:, None]], axis=1)
     return tape[:, -1] - automaton.symbols
 

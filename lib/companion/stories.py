@@ -10,8 +10,11 @@ right, which is what the chapter on auto-regressive trees varies.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
+
+from companion.next_word import contexts_and_targets
 
 GIRLS = ("lily", "mia", "sue", "anna")
 BOYS = ("tom", "ben", "max", "sam")
@@ -75,12 +78,16 @@ def sentences_of(tokens: list[str]) -> list[str]:
     return out
 
 
+def grammatical(tokens: list[str]) -> tuple[int, int]:
+    """(complete sentences in `tokens` that match a template, complete sentences)."""
+    sentences = sentences_of(tokens)
+    return sum(any(p.match(s) for p in PATTERNS) for s in sentences), len(sentences)
+
+
 def grammatical_share(tokens: list[str]) -> float:
     """Share of the complete sentences in `tokens` that match a template (0 when there are none)."""
-    sentences = sentences_of(tokens)
-    if not sentences:
-        return 0.0
-    return sum(any(p.match(s) for p in PATTERNS) for s in sentences) / len(sentences)
+    matching, total = grammatical(tokens)
+    return matching / total if total else 0.0
 
 
 def agreement(tokens: list[str]) -> tuple[int, int]:
@@ -95,3 +102,49 @@ def agreement(tokens: list[str]) -> tuple[int, int]:
             total += 1
             agree += token == gender
     return agree, total
+
+
+def pooled(check: Callable[[list[str]], tuple[int, int]], texts: list[list[str]]) -> float:
+    """A (hits, cases) check pooled over texts: all hits over all cases (0 when there are no cases)."""
+    hits, cases = (sum(v) for v in zip(*(check(t) for t in texts), strict=True)) if texts else (0, 0)
+    return hits / cases if cases else 0.0
+
+
+def name_consistency(tokens: list[str]) -> tuple[int, int]:
+    """(names after the first that repeat the first name, names after the first): one character per story."""
+    names = [t for t in tokens if t in GIRLS or t in BOYS]
+    return sum(n == names[0] for n in names[1:]), max(len(names) - 1, 0)
+
+
+def gender_positions(sequences: list[np.ndarray], stories: list[list[str]], context: int,
+                     skip: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Contexts (as in companion.next_word) at every position after a story's opening sentence whose
+    next word is not in `skip` (say, the pronoun ids), and whether the story's character is a girl
+    (1) or a boy (0): a question about the story that the next word does not answer."""
+    contexts, labels = [], []
+    for ids, tokens in zip(sequences, stories, strict=True):
+        c, targets = contexts_and_targets([ids], context)
+        after_opening = np.arange(1, len(ids)) > tokens.index(".")
+        keep = after_opening & ~np.isin(targets, skip)
+        contexts.append(c[keep])
+        labels += [int(tokens[tokens.index("named") - 1] == "girl")] * int(keep.sum())
+    return np.concatenate(contexts), np.array(labels)
+
+
+def cue_distances(tokens: list[str]) -> list[int]:
+    """For each pronoun that follows a name: how many tokens back the nearest word that tells the
+    character's gender is (a name or an earlier pronoun). A model that reads fewer words before the
+    pronoun cannot know which pronoun fits."""
+    last, out = None, []
+    for i, token in enumerate(tokens):
+        if token in ("he", "she") and last is not None:
+            out.append(i - last)
+        if token in GIRLS or token in BOYS or token in ("he", "she"):
+            last = i
+    return out
+
+
+def split_stories(text: str, separator: str = "<|endoftext|>") -> list[list[str]]:
+    """Real stories (TinyStories' format) as lowercase word and punctuation tokens, one list a story."""
+    return [tokens for part in text.split(separator)
+            if (tokens := re.findall(r"[a-z]+(?:'[a-z]+)?|[.,!?\"]", part.lower()))]

@@ -1,18 +1,21 @@
 """A small causal transformer language model: the baseline an auto-regressive tree is compared with.
 
 Token and position embeddings, pre-norm transformer blocks with a causal mask, a linear read-out.
-Trained on random windows of a token stream with AdamW; evaluated by next-token accuracy and
-perplexity; sampled ancestrally.
+Trained on random windows of a token stream with AdamW. `lm_next_word` turns it into a next-word
+distribution (companion.next_word) for sampling and scoring, and `hidden_states` reads its last
+layer, on which other models (trees, linear probes) can be trained.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from companion.next_word import NextWord
 
 
 class CausalLM(nn.Module):
@@ -28,12 +31,16 @@ class CausalLM(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (N, T, vocabulary) of the next token at every position of `tokens` (N, T <= context)."""
+        return self.head(self.hidden(tokens))
+
+    def hidden(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The normalised last-layer states (N, T, dim) that the read-out maps to logits."""
         t = tokens.shape[1]
         if t > self.context:
             raise ValueError(f"at most {self.context} tokens fit the context, got {t}")
         x = self.embed(tokens) + self.position(torch.arange(t, device=tokens.device))
         mask = nn.Transformer.generate_square_subsequent_mask(t, device=tokens.device)
-        return self.head(self.norm(self.blocks(x, mask=mask, is_causal=True)))
+        return self.norm(self.blocks(x, mask=mask, is_causal=True))
 
 
 def train_lm(model: CausalLM, sequences: Sequence[np.ndarray], steps: int, batch_size: int = 32,
@@ -57,39 +64,35 @@ def train_lm(model: CausalLM, sequences: Sequence[np.ndarray], steps: int, batch
 
 
 @torch.no_grad()
-def evaluate_lm(model: CausalLM, sequences: Sequence[np.ndarray]) -> tuple[float, float]:
-    """Next-token accuracy and perplexity over every position after the first of each sequence, each
-    predicted from (at most `context` of) the tokens before it within the sequence."""
+def _at_last_position(model: CausalLM, contexts: np.ndarray, read: Callable[[torch.Tensor], torch.Tensor],
+                      chunk: int = 4096) -> np.ndarray:
+    """read(states at the last position) for each row of `contexts` (M, C; ids, -1 = left padding),
+    each row cut to its real tokens and to the model's context; rows are grouped by length."""
+    was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    correct = nll = count = 0.0
-    for seq in sequences:
-        tokens = torch.as_tensor(seq, device=device)
-        for end in range(1, len(seq), model.context):  # predict positions end..end+context-1
-            stop = min(end + model.context, len(seq))
-            lo = max(0, stop - 1 - model.context)
-            logits = model(tokens[None, lo:stop - 1])[0, end - 1 - lo:]
-            target = tokens[end:stop]
-            correct += (logits.argmax(-1) == target).sum().item()
-            nll += F.cross_entropy(logits, target, reduction="sum").item()
-            count += len(target)
-    model.train()
-    return correct / count, float(np.exp(nll / count))
+    contexts = contexts[:, -model.context:]
+    lengths = (contexts >= 0).sum(1)
+    if (lengths == 0).any():
+        raise ValueError("a context with no words has no last position: start texts with a prompt")
+    out: np.ndarray | None = None
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        for part in np.array_split(rows, max(1, len(rows) // chunk)):
+            tokens = torch.as_tensor(contexts[part, contexts.shape[1] - length:], device=device)
+            values = read(model.hidden(tokens)[:, -1]).float().cpu().numpy()
+            if out is None:
+                out = np.empty((len(contexts), values.shape[1]), dtype=np.float64)
+            out[part] = values
+    model.train(was_training)
+    return out
 
 
-@torch.no_grad()
-def sample_lm(model: CausalLM, prompt: np.ndarray, steps: int, seed: int = 0, stop: int | None = None) -> np.ndarray:
-    """Up to `steps` tokens after `prompt`, sampled from the model's next-token distribution."""
-    model.eval()
-    g = torch.Generator().manual_seed(seed)
-    device = next(model.parameters()).device
-    text = list(prompt)
-    for _ in range(steps):
-        context = torch.as_tensor(text[-model.context:], device=device)[None]
-        probs = torch.softmax(model(context)[0, -1].float().cpu(), -1)
-        token = int(torch.multinomial(probs, 1, generator=g))
-        text.append(token)
-        if token == stop:
-            break
-    model.train()
-    return np.array(text)
+def lm_next_word(model: CausalLM) -> NextWord:
+    """The model's next-word distribution (softmax of its logits at the last word of each context)."""
+    return lambda contexts: _at_last_position(model, contexts, lambda h: torch.softmax(model.head(h), -1))
+
+
+def hidden_states(model: CausalLM, contexts: np.ndarray) -> np.ndarray:
+    """The last-layer state at the last word of each context (M, dim): features for other models."""
+    return _at_last_position(model, contexts, lambda h: h)

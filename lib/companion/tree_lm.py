@@ -10,24 +10,36 @@ both what was said recently and exactly what was said last.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from companion.next_word import NextWord
+
+UNKNOWN = "<unk>"
+
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Word <-> id, in order of first appearance."""
+    """Word <-> id. Words outside the vocabulary map to UNKNOWN when the vocabulary has it."""
 
     words: tuple[str, ...]
 
     @classmethod
-    def of(cls, texts: Sequence[Sequence[str]]) -> Vocabulary:
-        return cls(tuple(dict.fromkeys(w for text in texts for w in text)))
+    def of(cls, texts: Sequence[Sequence[str]], size: int | None = None) -> Vocabulary:
+        """Every word in order of first appearance; or, with `size`, the (at most) size - 1 most
+        frequent (ties in order of first appearance) and UNKNOWN for every other word."""
+        counts = Counter(w for text in texts for w in text)
+        if size is None:
+            return cls(tuple(counts))
+        return cls((*(w for w, _ in counts.most_common(size - 1)), UNKNOWN))
 
     def ids(self, text: Sequence[str]) -> np.ndarray:
         index = {w: i for i, w in enumerate(self.words)}
+        if UNKNOWN in index:
+            return np.array([index.get(w, index[UNKNOWN]) for w in text], dtype=np.int64)
         unknown = [w for w in text if w not in index]
         if unknown:
             raise KeyError(f"words not in the vocabulary: {sorted(set(unknown))[:5]}")
@@ -50,7 +62,7 @@ def ppmi_embeddings(sequences: Sequence[np.ndarray], size: int, dim: int, window
     counts += counts.T
     total = counts.sum()
     p_word = counts.sum(1) / total
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # words never seen get PPMI 0
         pmi = np.log(counts / total) - np.log(np.outer(p_word, p_word))
     ppmi = np.where(np.isfinite(pmi), np.maximum(pmi, 0.0), 0.0)
     U, S, _ = np.linalg.svd(ppmi)
@@ -73,27 +85,41 @@ def window_features(context: np.ndarray, embeddings: np.ndarray, length: int, la
     return np.concatenate([average, newest], axis=1)
 
 
-def next_word_pairs(sequences: Sequence[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
-    """(contexts (M, length) padded with -1 at the start of each text, next words (M,)) for every position."""
-    contexts, targets = [], []
-    for seq in sequences:
-        padded = np.concatenate([np.full(length, -1), seq])
-        for t in range(len(seq)):
-            contexts.append(padded[t:t + length])
-            targets.append(seq[t])
-    return np.array(contexts), np.array(targets)
+def fit_trees(features: np.ndarray, targets: np.ndarray, learner: str = "forest", seed: int = 0,
+                  device: str = "cpu", **options):
+    """A tree ensemble for a classification: the next word from window features, or any label.
+
+    "forest": scikit-learn's random forest (CPU; `options` e.g. n_estimators, min_samples_leaf).
+    "xgboost": gradient-boosted trees as in the paper, on `device` ("cpu" or "cuda"); needs the
+    optional xgboost package (pip install -e ".[full]").
+    """
+    if learner == "forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(random_state=seed, n_jobs=1, **options).fit(features, targets)
+    if learner == "xgboost":
+        try:
+            from xgboost import XGBClassifier
+        except ImportError as error:
+            raise ImportError('the "xgboost" learner needs the xgboost package: '
+                              'pip install -e ".[full]"') from error
+        classes, labels = np.unique(targets, return_inverse=True)
+        model = XGBClassifier(tree_method="hist", device=device, random_state=seed, **options)
+        model.fit(features, labels)
+        model.word_ids_ = classes  # the booster numbers classes 0..k-1; keep the words they stand for
+        return model
+    raise ValueError(f"unknown learner {learner!r}; expected 'forest' or 'xgboost'")
 
 
-def sample(model, prompt: np.ndarray, embeddings: np.ndarray, length: int, steps: int,
-           rng: np.random.Generator, stop: int | None = None) -> np.ndarray:
-    """Generate up to `steps` word ids after `prompt` by ancestral sampling from `model.predict_proba`
-    (any scikit-learn classifier trained on `window_features`), stopping after the id `stop`."""
-    text = list(prompt)
-    for _ in range(steps):
-        context = np.array([([-1] * length + text)[-length:]])
-        probs = model.predict_proba(window_features(context, embeddings, length))[0]
-        word = int(model.classes_[rng.choice(len(probs), p=probs / probs.sum())])
-        text.append(word)
-        if word == stop:
-            break
-    return np.array(text)
+def tree_next_word(model, embeddings: np.ndarray, length: int, **feature_options) -> NextWord:
+    """The next-word distribution (over all embeddings.shape[0] words) of a tree ensemble trained on
+    `window_features` of the last `length` words; words it never saw as a target get probability 0."""
+    size = embeddings.shape[0]
+    words = getattr(model, "word_ids_", model.classes_)
+
+    def next_word(contexts: np.ndarray) -> np.ndarray:
+        probs = np.zeros((len(contexts), size))
+        probs[:, words] = model.predict_proba(window_features(contexts, embeddings, length, **feature_options))
+        return probs
+
+    return next_word
