@@ -7,6 +7,7 @@ from companion.stories import (
     agreement,
     corpus,
     cue_distances,
+    cue_words,
     gender_positions,
     grammatical,
     grammatical_share,
@@ -57,13 +58,14 @@ def test_name_consistency_and_pooling_count_every_case_once():
     assert pooled(name_consistency, []) == 0.0
 
 
-def test_gender_positions_start_after_the_opening_and_skip_the_given_words():
+def test_gender_positions_start_after_the_opening_and_skip_the_given_current_words():
     stories = [corpus(1, seed=0)[0], "once upon a time there was a girl named mia . she was sad . the end .".split()]
     words = sorted({w for s in stories for w in s})
     ids = [np.array([words.index(w) for w in s]) for s in stories]
-    she, he = words.index("she"), words.index("he")
-    contexts, labels = gender_positions(ids, stories, 8, (she, he))
+    skip = tuple(words.index(w) for w in cue_words() if w in words)
+    contexts, labels = gender_positions(ids, stories, 8, skip)
     second = labels == 1
-    # the girl's story: after "mia ." come she (skipped), was, sad, ., the, end, . -> 6 positions
-    assert second.sum() == 6 and (labels == 0).sum() > 0
-    assert contexts[second][0].tolist() == ids[1][4:12].tolist()  # "there ... mia . she", before "was"
+    # the girl's story after its opening: the current words ".", "she", ".", are skipped; "was", "sad",
+    # "the", "end" remain
+    assert second.sum() == 4 and (labels == 0).sum() > 0
+    assert contexts[second][0].tolist() == ids[1][5:13].tolist()  # "was ... she was", before "sad"

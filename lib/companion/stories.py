@@ -119,16 +119,22 @@ def name_consistency(tokens: list[str]) -> tuple[int, int]:
 def gender_positions(sequences: list[np.ndarray], stories: list[list[str]], context: int,
                      skip: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Contexts (as in companion.next_word) at every position after a story's opening sentence whose
-    next word is not in `skip` (say, the pronoun ids), and whether the story's character is a girl
-    (1) or a boy (0): a question about the story that the next word does not answer."""
+    current word (the last word of the context) is not in `skip`, and whether the story's character is
+    a girl (1) or a boy (0). With `skip` = the names, the pronouns and the words after which the grammar
+    can put a name or a pronoun, neither the current word nor the next word tells the gender."""
     contexts, labels = [], []
     for ids, tokens in zip(sequences, stories, strict=True):
-        c, targets = contexts_and_targets([ids], context)
+        c, _ = contexts_and_targets([ids], context)
         after_opening = np.arange(1, len(ids)) > tokens.index(".")
-        keep = after_opening & ~np.isin(targets, skip)
+        keep = after_opening & ~np.isin(ids[:-1], skip)
         contexts.append(c[keep])
         labels += [int(tokens[tokens.index("named") - 1] == "girl")] * int(keep.sum())
     return np.concatenate(contexts), np.array(labels)
+
+
+def cue_words() -> tuple[str, ...]:
+    """The words that tell a character's gender, and those after which the grammar can put one."""
+    return (*GIRLS, *BOYS, "he", "she", ".", "day", "and")
 
 
 def cue_distances(tokens: list[str]) -> list[int]:

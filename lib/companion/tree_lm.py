@@ -106,6 +106,7 @@ def fit_trees(features: np.ndarray, targets: np.ndarray, learner: str = "forest"
         classes, labels = np.unique(targets, return_inverse=True)
         model = XGBClassifier(tree_method="hist", device=device, random_state=seed, **options)
         model.fit(features, labels)
+        model.set_params(device="cpu")  # predict from numpy arrays without a device round trip
         model.word_ids_ = classes  # the booster numbers classes 0..k-1; keep the words they stand for
         return model
     raise ValueError(f"unknown learner {learner!r}; expected 'forest' or 'xgboost'")
