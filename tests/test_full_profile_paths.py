@@ -19,6 +19,7 @@ EXPECTED_SHAPES = {
     "agop-hyperbf": ["MNIST (10000, 784), test (50, 784)", "train (800, 10)"],
     "bio-circuit": ["train (10000, 3, 32, 32), test (50, 3, 32, 32)"],
     "hyperbf-transformer": ["train (5000, 3, 32, 32), validation (5000, 3, 32, 32), test (50, 3, 32, 32)"],
+    "compositional-sparsity": ["CIFAR-10: train (10000, 3, 32, 32), test (50, 3, 32, 32)"],
     "decision-trees-lm": ["4000 training stories, 1000 test stories",
                           "TinyStories: 40 training stories, 10 test stories, 15 words"],
 }

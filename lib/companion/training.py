@@ -184,3 +184,24 @@ def predict(model: nn.Module, x: torch.Tensor, chunk: int = 2048) -> torch.Tenso
     """The labels `model` predicts for x (the argmax of its outputs), in eval mode, in chunks."""
     with evaluating(model):
         return torch.cat([model(xs).argmax(1) for xs in x.split(chunk)])
+
+
+def train_regressor(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float,
+                    batch_size: int, seed: int = 0) -> np.ndarray:
+    """Adam on the mean squared error of `model(x)` (N,) against y (N,), `steps` minibatch updates with
+    the learning rate decayed to zero on a cosine; returns the minibatch losses."""
+    if not 1 <= batch_size <= len(x):
+        raise ValueError(f"batch_size must be between 1 and the {len(x)} training points, got {batch_size}")
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    losses = np.empty(steps)
+    for step in range(steps):
+        idx = torch.randint(0, len(x), (batch_size,), generator=g).to(x.device)
+        loss = F.mse_loss(model(x[idx]), y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        schedule.step()
+        losses[step] = loss.item()
+    return losses
