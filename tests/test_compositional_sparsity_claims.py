@@ -1,9 +1,11 @@
-"""The compositional-sparsity chapter's claim checks hold in the chapter's setting and fail where they should not.
+"""The compositional-sparsity chapter's claim checks pass and fail where they should.
 
-Each check is computed as in the chapter, with the chapter's own thresholds and recipe; the failing
-settings are ones where the claim is false: a circuit with a wrong gate, a wrongly paired tree network,
-ratios taken at the other end of the dimension range, a deep network *with* the target's sparsity in the
-dense network's place, and a reordering that keeps the tree.
+Each check is computed as in the chapter (seed 0), with the chapter's own thresholds and recipe. The
+failing settings are ones where the claim is false: a circuit with a wrong gate, a wrongly paired tree
+network, the small-dimension ratio held to the large-dimension claim and the other way round, a deep
+network *with* the target's sparsity in the dense network's place, and a reordering that keeps the tree.
+`no-advantage-small-d` fails in the chapter's own setting at seed 0 (the chapter says why); its passing
+case here is d = 2, where the two networks have the same architecture.
 """
 
 from pathlib import Path
@@ -28,8 +30,10 @@ from companion.compositional import (
 CHAPTER = Path(__file__).resolve().parents[1] / "book" / "compositional-sparsity.md"
 
 
-def fit(settings, model, d, seed=0):
+def fit(settings, model, d, seed=None):
+    """As the chapter's `fit` at seed 0: the data seed of dimension d is 10 * (its index in dims)."""
     s = settings["quick"]
+    seed = 10 * list(s["dims"]).index(d) if seed is None else seed
     return fit_tree_target(model, d, train=s["train"], test=s["test"], seed=seed, **s["recipe"])
 
 
@@ -42,8 +46,8 @@ def errors(settings):
         torch.manual_seed(0)
         tree = TreeNet(d, settings["quick"]["width"])
         budget = parameter_count(tree)
-        out[d] = {"tree": fit(settings, tree, d), "shallow": fit(settings, shallow(d, budget), d),
-                  "dense deep": fit(settings, dense_deep(d, budget), d)}
+        models = {"tree": tree, "shallow": shallow(d, budget), "dense deep": dense_deep(d, budget)}
+        out[d] = {name: fit(settings, model, d) for name, model in models.items()}
     return out
 
 
@@ -60,17 +64,17 @@ def test_circuit_exact_holds_for_the_adder_and_fails_with_or_in_place_of_xor(cla
 
 
 def test_ratio_claims_hold_at_their_end_of_the_range_and_fail_at_the_other(claims, settings, errors):
-    small, large = min(errors), max(errors)
+    large = max(errors)
     ratio = {d: e["shallow"] / e["tree"] for d, e in errors.items()}
     assert check(claims["shallow-curse"], ratio[large]).passed
-    assert not check(claims["shallow-curse"], ratio[small]).passed
     assert not check(claims["no-advantage-small-d"], ratio[large]).passed
-    # at d = 2 the tree is one two-input node and the shallow network of the same budget is the same
-    # architecture: no advantage is possible
+    # at d = 2 the tree is one two-input node and the shallow network of the same budget has the same
+    # architecture: a ratio near 1, where no advantage is possible (a plumbing check of the pass side)
     torch.manual_seed(0)
     tree = TreeNet(2, settings["quick"]["width"])
-    two = fit(settings, shallow(2, parameter_count(tree)), 2) / fit(settings, tree, 2)
+    two = fit(settings, shallow(2, parameter_count(tree)), 2, seed=0) / fit(settings, tree, 2, seed=0)
     assert check(claims["no-advantage-small-d"], two).passed
+    assert not check(claims["shallow-curse"], two).passed
 
 
 def test_depth_without_sparsity_holds_for_the_dense_network_and_fails_for_the_tree(claims, errors):
@@ -81,7 +85,7 @@ def test_depth_without_sparsity_holds_for_the_dense_network_and_fails_for_the_tr
 
 def test_tree_error_flat_and_wrong_pairing_hold_as_in_the_chapter_and_fail_for_the_other_ordering(
         claims, settings, errors):
-    assert check(claims["tree-error-flat"], max(e["tree"] for e in errors.values())).passed
+    assert check(claims["tree-learns-every-d"], max(e["tree"] for e in errors.values())).passed
     d, width = settings["quick"]["pairing_dim"], settings["quick"]["width"]
     torch.manual_seed(0)
     right = fit(settings, TreeNet(d, width), d)
@@ -91,7 +95,7 @@ def test_tree_error_flat_and_wrong_pairing_hold_as_in_the_chapter_and_fail_for_t
     mirror = fit(settings, TreeNet(d, width, order=np.arange(d)[::-1].copy()), d)
     assert check(claims["wrong-pairing"], wrong / right).passed
     assert not check(claims["wrong-pairing"], mirror / right).passed
-    assert not check(claims["tree-error-flat"], max(right, wrong)).passed
+    assert not check(claims["tree-learns-every-d"], max(right, wrong)).passed
 
 
 def test_the_full_profile_runs_one_step_of_its_image_networks_and_its_largest_tree_on_the_cpu(settings):
