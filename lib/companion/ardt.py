@@ -107,15 +107,17 @@ def fit_ardt(automaton: Automaton, strings: np.ndarray, seed: int = 0,
     return DecisionTreeClassifier(random_state=seed).fit(one_hot(windows, automaton.tokens), targets)
 
 
-def generate_states(tree: DecisionTreeClassifier, automaton: Automaton, strings: np.ndarray,
-                    window: int | None = None) -> np.ndarray:
-    """Run the ARDT: starting from x_1..x_n, q_0, predict q_1..q_n one token at a time from its own output,
-    reading the last `window` tokens (as in training). Returns the predicted final states."""
+def generate_states(tree: DecisionTreeClassifier, automaton: Automaton,
+                    strings: np.ndarray, window: int | None = None) -> np.ndarray:
+    """Run the ARDT: starting from x_1..x_n, q_0, predict q_1..q_n one token at a time
+    from its own output, reading the last `window` tokens (as in training). Returns the
+    predicted final states."""
     n = strings.shape[1]
     w = _window(n, window)
     tape = prompts(automaton, strings)
     for t in range(n):
-        token = tree.predict(one_hot(tape[:, n + 1 + t - w:n + 1 + t], automaton.tokens))
+        window_tokens = tape[:, n + 1 + t - w:n + 1 + t]
+        token = tree.predict(one_hot(window_tokens, automaton.tokens))
         tape = np.concatenate([tape, token[:, None]], axis=1)
     return tape[:, -1] - automaton.symbols
 

@@ -32,8 +32,9 @@ def levels_of(d: int) -> int:
 
 
 def tree_target(x: torch.Tensor, order: np.ndarray | None = None) -> torch.Tensor:
-    """The binary-tree function of x (N, d): pair neighbours (after reordering the inputs by `order`),
-    apply `constituent` to each pair, and repeat until one value is left. Returns (N,)."""
+    """The binary-tree function of x (N, d): pair neighbours (after reordering the inputs
+    by `order`), apply `constituent` to each pair, and repeat until one value is left.
+    Returns (N,)."""
     levels_of(x.shape[1])
     values = x if order is None else x[:, torch.as_tensor(order)]
     while values.shape[1] > 1:
@@ -42,18 +43,21 @@ def tree_target(x: torch.Tensor, order: np.ndarray | None = None) -> torch.Tenso
 
 
 class TreeNet(nn.Module):
-    """A network with the binary-tree graph: every node is its own 2-`width`-1 ReLU MLP, and the nodes of
-    one level run together as a batched matrix product. `order` reorders the inputs before pairing
-    (the identity matches `tree_target`; another order pairs the wrong inputs)."""
+    """A network with the binary-tree graph: every node is its own 2-`width`-1 ReLU MLP,
+    and the nodes of one level run together as a batched matrix product. `order` reorders
+    the inputs before pairing (the identity matches `tree_target`; another order pairs the
+    wrong inputs)."""
 
     def __init__(self, d: int, width: int = 16, order: np.ndarray | None = None) -> None:
         super().__init__()
         levels = levels_of(d)
-        self.register_buffer("order", torch.as_tensor(np.arange(d) if order is None else order))
-        self.hidden, self.hidden_bias, self.out, self.out_bias = (nn.ParameterList() for _ in range(4))
+        order = np.arange(d) if order is None else order
+        self.register_buffer("order", torch.as_tensor(order))
+        lists = (nn.ParameterList() for _ in range(4))
+        self.hidden, self.hidden_bias, self.out, self.out_bias = lists
         for level in range(levels):
             nodes = d >> (level + 1)
-            # nn.Linear's default initialisation, uniform in +-1/sqrt(fan_in), node by node
+            # nn.Linear's default: uniform in +-1/sqrt(fan_in), node by node
             self.hidden.append(nn.Parameter(_uniform((nodes, 2, width), 2)))
             self.hidden_bias.append(nn.Parameter(_uniform((nodes, width), 2)))
             self.out.append(nn.Parameter(_uniform((nodes, width), width)))
@@ -61,7 +65,8 @@ class TreeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values = x[:, self.order]
-        for w, b, v, c in zip(self.hidden, self.hidden_bias, self.out, self.out_bias, strict=True):
+        layers = zip(self.hidden, self.hidden_bias, self.out, self.out_bias, strict=True)
+        for w, b, v, c in layers:
             pairs = values.reshape(len(x), -1, 2)  # (N, nodes, 2)
             hidden = torch.relu(torch.einsum("nki,kiw->nkw", pairs, w) + b)
             values = (hidden * v).sum(-1) + c  # (N, nodes)
@@ -151,10 +156,12 @@ GATES = {"and": gate_and, "or": gate_or, "xor": gate_xor}
 RELUS_PER_GATE = {"and": 1, "or": 1, "xor": 2}
 
 
-def ripple_adder(a: torch.Tensor, b: torch.Tensor, gates: dict = GATES) -> tuple[torch.Tensor, dict[str, int]]:
-    """Add two n-bit numbers given as bits (N, n), least significant first, with a ripple-carry circuit
-    of two-input gates, each gate a tiny ReLU network. Returns the n + 1 sum bits (N, n + 1) and how many
-    gates of each kind were used. Every gate reads two values: the circuit is compositionally sparse."""
+def ripple_adder(a: torch.Tensor, b: torch.Tensor,
+                 gates: dict = GATES) -> tuple[torch.Tensor, dict[str, int]]:
+    """Add two n-bit numbers given as bits (N, n), least significant first, with a
+    ripple-carry circuit of two-input gates, each gate a tiny ReLU network. Returns the
+    n + 1 sum bits (N, n + 1) and how many gates of each kind were used. Every gate reads
+    two values: the circuit is compositionally sparse."""
     used = {name: 0 for name in gates}
 
     def gate(name: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -70,17 +70,18 @@ def ppmi_embeddings(sequences: Sequence[np.ndarray], size: int, dim: int, window
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def window_features(context: np.ndarray, embeddings: np.ndarray, length: int, last: int = 3,
-                    decay: float = 0.8) -> np.ndarray:
-    """Features of the last `length` words of each row of `context` (M, >= length; ids, -1 = padding):
-    the average of their embeddings with weights decay^age (newest age 0), then the embeddings of the
-    `last` newest words. Shape (M, (1 + last) * dim)."""
+def window_features(context: np.ndarray, embeddings: np.ndarray, length: int,
+                    last: int = 3, decay: float = 0.8) -> np.ndarray:
+    """Features of the last `length` words of each row of `context` (M, >= length; ids,
+    -1 = padding): the average of their embeddings with weights decay^age (newest age 0),
+    then the embeddings of the `last` newest words. Shape (M, (1 + last) * dim)."""
     window = context[:, -length:]
     dim = embeddings.shape[1]
     padded = np.vstack([embeddings, np.zeros((1, dim))])  # id -1 -> zeros
     vectors = padded[window]  # (M, length, dim)
     weights = decay ** np.arange(length)[::-1] * (window >= 0)
-    average = (vectors * weights[..., None]).sum(1) / np.maximum(weights.sum(1, keepdims=True), 1e-12)
+    total = np.maximum(weights.sum(1, keepdims=True), 1e-12)
+    average = (vectors * weights[..., None]).sum(1) / total
     newest = vectors[:, -last:].reshape(len(context), -1)
     return np.concatenate([average, newest], axis=1)
 
