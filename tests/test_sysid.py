@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from companion.similarity import linear_cka
-from companion.sysid import DigitNet, activations, best_match, identify, record, stimulus_sets
+from companion.similarity import linear_cka, ridge_encoding, sparse_projection
+from companion.sysid import DigitNet, activations, best_match, identify, record, ridge_scores, stimulus_sets
 
 
 def test_digit_nets_record_their_named_layers():
@@ -49,3 +49,20 @@ def test_recordings_are_units_of_the_layer_and_a_fully_recorded_brain_is_identif
     scores = identify(recording, candidates, linear_cka)
     for layer in brain.layers:
         assert best_match(scores[layer]) == ("brain", layer)
+
+
+def test_ridge_scores_fit_all_recorded_layers_at_once_with_the_same_result_as_layer_by_layer():
+    torch.manual_seed(0)
+    brain, other = DigitNet("cnn3"), DigitNet("cnn5")
+    stimuli = stimulus_sets(np.zeros((1, 64)), 80, seed=2)["smoothed noise"]
+    recording = record(brain, stimuli, units=12, seed=0)
+    candidates = {"other": activations(other, stimuli)}
+    batched = ridge_scores(recording, candidates, dim=60, seed=0)
+
+    def one_layer(features, responses):
+        return ridge_encoding(sparse_projection(features, 60, 0), responses, seed=0)[0]
+
+    separate = identify(recording, candidates, one_layer)
+    for target, models in separate.items():
+        for layer, value in models["other"].items():
+            assert batched[target]["other"][layer] == pytest.approx(value, abs=1e-12)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from companion.similarity import sample_units
+from companion.similarity import LAMBDAS, ridge_encoding, sample_units, sparse_projection
 
 
 class DigitNet(nn.Module):
@@ -103,3 +103,21 @@ def best_match(scores: dict[str, dict[str, float]]) -> tuple[str, str]:
     """The (model, layer) with the highest score for one recorded layer."""
     return max(((m, layer) for m, layers in scores.items() for layer in layers),
                key=lambda ml: scores[ml[0]][ml[1]])
+
+
+def ridge_scores(recording: dict[str, np.ndarray], candidates: dict[str, dict[str, np.ndarray]],
+                 dim: int = 300, lambdas: tuple[float, ...] = LAMBDAS, seed: int = 0,
+                 ) -> dict[str, dict[str, dict[str, float]]]:
+    """`identify` with the ridge encoding score (median held-out r; candidate features projected to
+    at most `dim` columns), in one ridge fit per candidate layer: every unit is fitted on its own, so
+    the recorded layers' units can share the candidate's SVDs. Same result as fitting layer by layer."""
+    names = list(recording)
+    bounds = np.cumsum([0] + [recording[k].shape[1] for k in names])
+    responses = np.concatenate([recording[k] for k in names], axis=1)
+    out: dict[str, dict[str, dict[str, float]]] = {k: {m: {} for m in candidates} for k in names}
+    for model, layers in candidates.items():
+        for layer, features in layers.items():
+            _, r = ridge_encoding(sparse_projection(features, dim, seed), responses, lambdas, seed=seed)
+            for k, name in enumerate(names):
+                out[name][model][layer] = float(np.median(r[bounds[k]:bounds[k + 1]]))
+    return out
