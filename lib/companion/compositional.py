@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from companion.models import mlp
 from companion.training import train_regressor
 
 
@@ -92,7 +93,7 @@ def parameter_count(model: nn.Module) -> int:
 def shallow(d: int, budget: int) -> Flat:
     """One hidden ReLU layer, as wide as `budget` parameters allow: (d + 2) w + 1 <= budget."""
     width = max(1, (budget - 1) // (d + 2))
-    return Flat(nn.Linear(d, width), nn.ReLU(), nn.Linear(width, 1))
+    return Flat(*mlp([d, width, 1], bias=True))
 
 
 def dense_deep(d: int, budget: int, depth: int = 3) -> Flat:
@@ -101,10 +102,7 @@ def dense_deep(d: int, budget: int, depth: int = 3) -> Flat:
     width = 1
     while _dense_count(d, width + 1, depth) <= budget:
         width += 1
-    layers: list[nn.Module] = [nn.Linear(d, width), nn.ReLU()]
-    for _ in range(depth - 1):
-        layers += [nn.Linear(width, width), nn.ReLU()]
-    return Flat(*layers, nn.Linear(width, 1))
+    return Flat(*mlp([d, *[width] * depth, 1], bias=True))
 
 
 def _dense_count(d: int, width: int, depth: int) -> int:

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.models import mlp
+
 
 class LocallyConnected2d(nn.Module):
     """Like nn.Conv2d(in_channels, out_channels, kernel, stride, padding) on `size` x `size` inputs, but
@@ -38,8 +40,7 @@ def image_net(kind: str, channels: int = 32, classes: int = 10, size: int = 32, 
     """Two local layers (5x5, stride 2, ReLU) and a linear read-out, with shared ("conv") or unshared
     ("local") filters; or ("mlp") two dense hidden layers of `hidden` units. Inputs (N, 3, size, size)."""
     if kind == "mlp":
-        return nn.Sequential(nn.Flatten(), nn.Linear(3 * size * size, hidden), nn.ReLU(),
-                             nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, classes))
+        return nn.Sequential(nn.Flatten(), *mlp([3 * size * size, hidden, hidden, classes], bias=True))
     if kind not in ("conv", "local"):
         raise ValueError(f"unknown network kind {kind!r}; expected 'conv', 'local' or 'mlp'")
     layers: list[nn.Module] = []
