@@ -20,6 +20,7 @@ EXPECTED_SHAPES = {
     "bio-circuit": ["train (10000, 3, 32, 32), test (50, 3, 32, 32)"],
     "hyperbf-transformer": ["train (5000, 3, 32, 32), validation (5000, 3, 32, 32), test (50, 3, 32, 32)"],
     "compositional-sparsity": ["CIFAR-10: train (10000, 3, 32, 32), test (50, 3, 32, 32)"],
+    "system-identification": ["train (10000, 3072); stimulus sets: CIFAR-10 test (50, 3072), MNIST (50, 3072)"],
     "decision-trees-lm": ["4000 training stories, 1000 test stories",
                           "TinyStories: 40 training stories, 10 test stories, 15 words"],
 }

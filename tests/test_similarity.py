@@ -53,3 +53,15 @@ def test_ridge_encoding_chooses_strong_regularisation_when_features_outnumber_st
     x = rng.normal(size=(120, 600))
     y = x[:, :5] @ rng.normal(size=(5, 4)) + rng.normal(size=(120, 4))
     assert ridge_encoding(x, y, seed=0)[0] > 0.2
+
+
+def test_ridge_predictions_in_kernel_form_match_the_svd_form():
+    """With more features than stimuli the ridge uses the Gram matrix; both forms give one answer."""
+    from companion.similarity import _ridge_predictions
+
+    rng = np.random.default_rng(2)
+    x, y, x_new = rng.normal(size=(40, 90)), rng.normal(size=(40, 3)), rng.normal(size=(7, 90))
+    kernel = _ridge_predictions(x, y, x_new, (0.01, 1.0, 100.0))
+    for k, lam in enumerate((0.01, 1.0, 100.0)):
+        weights = np.linalg.solve(x.T @ x + lam * np.eye(90), x.T @ y)
+        assert np.allclose(kernel[k], x_new @ weights, atol=1e-8)

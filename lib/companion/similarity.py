@@ -52,11 +52,19 @@ def _zscore(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _ridge_predictions(x: np.ndarray, y: np.ndarray, x_new: np.ndarray,
                        lambdas: tuple[float, ...]) -> np.ndarray:
     """Ridge predictions at x_new for every unit of y and every lambda, (len(lambdas), m, units), from
-    one SVD of the (z-scored) training features; y is centred, so there is no intercept to fit."""
-    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    one decomposition of the (z-scored) training features; y is centred, so there is no intercept to
+    fit. With more features than stimuli the kernel form (an eigendecomposition of the n x n Gram
+    matrix, x_new x^T (x x^T + lambda)^-1 y) gives the same predictions faster than an SVD of x."""
+    if x.shape[1] > x.shape[0]:
+        e, u = np.linalg.eigh(x @ x.T)
+        scale = [1 / (np.clip(e, 0, None) + lam) for lam in lambdas]
+        projected = (x_new @ x.T) @ u  # (m, n)
+    else:
+        u, s, vt = np.linalg.svd(x, full_matrices=False)
+        scale = [s / (s**2 + lam) for lam in lambdas]
+        projected = x_new @ vt.T  # (m, r)
     uty = u.T @ y  # (r, units)
-    projected = x_new @ vt.T  # (m, r)
-    return np.stack([projected @ ((s / (s**2 + lam))[:, None] * uty) for lam in lambdas])
+    return np.stack([projected @ (c[:, None] * uty) for c in scale])
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
