@@ -13,8 +13,9 @@ from companion.sysid import (
     among,
     best_match,
     cases,
-    changed_share,
+    choose_units,
     cka_scores,
+    disagreement,
     identify,
     pixels,
     record,
@@ -74,17 +75,21 @@ def test_stimulus_sets_are_images_in_the_unit_range_and_smoothing_correlates_nei
         stimulus_sets({"digits": digits[:20]}, 40)
 
 
-def test_recordings_are_responsive_units_of_the_layer_and_a_fully_recorded_brain_is_identified_by_layer():
+def test_recordings_are_the_chosen_responsive_units_and_a_fully_recorded_brain_is_identified_by_layer():
     torch.manual_seed(0)
     brain, other = ZooNet("cnn3"), ZooNet("mlp")
-    stimuli = stimulus_sets({}, 120, seed=0)["white noise"]
-    sampled = record(brain, stimuli, units=30, seed=0)
+    sets = stimulus_sets({}, 120, seed=0)
+    stimuli = sets["white noise"]
+    chosen = choose_units(brain, list(sets.values()), 30, seed=0)
+    sampled = record(brain, stimuli, chosen)
     assert [v.shape for v in sampled.values()] == [(120, 30), (120, 30), (120, 30)]
-    assert all((v.std(0) > 0).all() for v in sampled.values())
     full = activations(brain, stimuli)
-    assert all(any(np.array_equal(c, f) for f in full[k].T) for k, v in sampled.items() for c in v.T[:3])
-    recording = record(brain, stimuli, units=10_000, seed=0)  # every responsive unit: the answer is certain
-    assert recording["fc"].shape[1] == (full["fc"].std(0) > 0).sum()
+    assert all(np.array_equal(sampled[k], full[k][:, chosen[k]]) for k in full)
+    for images in sets.values():  # the same units respond to every set
+        assert all((v.std(0) > 0).all() for v in record(brain, images, chosen).values())
+    every = choose_units(brain, [stimuli], 10_000, seed=0)  # every responsive unit: the answer is certain
+    assert len(every["fc"]) == (full["fc"].std(0) > 0).sum()
+    recording = record(brain, stimuli, every)
     candidates = {"brain": full, "other": activations(other, stimuli)}
     scores = identify(recording, candidates, linear_cka)
     for layer in brain.layers:
@@ -99,7 +104,7 @@ def test_ridge_scores_fit_all_recorded_layers_at_once_with_the_same_result_as_la
     torch.manual_seed(0)
     brain, other = ZooNet("cnn3"), ZooNet("cnn5")
     stimuli = stimulus_sets({}, 80, seed=2)["smoothed noise"]
-    recording = record(brain, stimuli, units=12, seed=0)
+    recording = record(brain, stimuli, choose_units(brain, [stimuli], 12, seed=0))
     candidates = {"other": activations(other, stimuli)}
     batched = ridge_scores(recording, candidates, dim=60, seed=0)
 
@@ -151,11 +156,12 @@ def test_cases_name_the_choice_its_correctness_margin_and_widths():
     assert among(scores, ["wide"]) == {k: {"wide": v["wide"]} for k, v in scores.items()}
 
 
-def test_changed_share_counts_recorded_layers_whose_choice_differs_between_stimulus_sets():
+def test_disagreement_is_the_mean_share_of_recorded_layers_identified_differently_by_two_sets():
     a = [dict(brain="b", layer="x", model="m", chosen="l1"), dict(brain="b", layer="y", model="m", chosen="l2")]
     b = [dict(brain="b", layer="x", model="m", chosen="l1"), dict(brain="b", layer="y", model="n", chosen="l2")]
-    assert changed_share({"one": a, "two": a}) == 0.0
-    assert changed_share({"one": a, "two": b}) == 0.5
+    assert disagreement({"one": a, "two": a}) == 0.0
+    assert disagreement({"one": a, "two": b}) == 0.5
+    assert disagreement({"one": a, "two": b, "three": b}) == pytest.approx((0.5 + 0.5 + 0.0) / 3)
 
 
 def test_wilson_interval_contains_the_estimate_and_narrows_with_more_cases():
@@ -170,7 +176,8 @@ def test_score_zoo_finds_a_brain_that_is_its_own_candidate():
     stimuli = stimulus_sets({}, 100, seed=0)["smoothed noise"]
     brains = {"brain": models["brain"]}
     candidates = {k: v for k, v in models.items() if k != "brain"} | brains
-    scored = score_zoo(brains, candidates, stimuli, units=10_000, dim=100, seed=0)
+    units = {"brain": choose_units(models["brain"], [stimuli], 10_000, seed=0)}
+    scored = score_zoo(brains, candidates, stimuli, units, dim=100, seed=0)
     for layer in models["brain"].layers:
         assert best_match(scored["cka"]["brain"][layer]) == ("brain", layer)
         assert scored["cka"]["brain"][layer]["brain"][layer] == pytest.approx(1.0)

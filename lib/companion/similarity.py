@@ -25,9 +25,10 @@ def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def sparse_projection(features: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
-    """A sparse random projection (Achlioptas 2003; entries +-sqrt(s/dim) with probability 1/(2s) each,
-    s = sqrt(p)) of features (n, p) to `dim` columns; features with at most `dim` columns are returned
-    as they are. Distances between stimuli are kept up to a small distortion (Johnson-Lindenstrauss)."""
+    """A very sparse random projection (Li, Hastie and Church 2006, after Achlioptas 2003; entries
+    +-sqrt(s/dim) with probability 1/(2s) each, s = sqrt(p)) of features (n, p) to `dim` columns;
+    features with at most `dim` columns are returned as they are. Distances between stimuli are kept
+    up to a small distortion (Johnson-Lindenstrauss)."""
     n, p = features.shape
     if p <= dim:
         return features
@@ -83,9 +84,9 @@ def ridge_encoding(features: np.ndarray, responses: np.ndarray, lambdas: tuple[f
                    outer: int = 5, inner: int = 4, seed: int = 0) -> tuple[float, np.ndarray]:
     """Cross-validated ridge encoding score of a model's `features` (n, p) for recorded `responses`
     (n, units) to the same n stimuli: for each of `outer` folds, z-score on the other folds, choose each
-    unit's lambda by `inner`-fold cross-validation on them (lowest squared error), fit, and predict the
-    held-out fold; then the Pearson r of each unit's held-out predictions with its responses. Returns
-    (median r over units, r per unit)."""
+    unit's lambda by `inner`-fold cross-validation on them (lowest squared error), fit (the intercept
+    is the training mean), and predict the held-out fold; then the Pearson r of each unit's held-out
+    predictions with its responses. Returns (median r over units, r per unit)."""
     n = len(features)
     if len(responses) != n:
         raise ValueError(f"features and responses must describe the same stimuli: {n} != {len(responses)}")
@@ -104,6 +105,7 @@ def ridge_encoding(features: np.ndarray, responses: np.ndarray, lambdas: tuple[f
             errors += ((guesses - y[inner_held]) ** 2).sum(1)
         best = errors.argmin(0)  # each unit's lambda
         guesses = _ridge_predictions(x, y, x_held, lambdas)  # (lambdas, held, units)
-        predicted[held] = guesses[best, :, np.arange(responses.shape[1])].T
+        # add the intercept back, so that every fold's predictions are on the responses' scale
+        predicted[held] = guesses[best, :, np.arange(responses.shape[1])].T + responses[train].mean(0)
     r = _pearson(predicted, responses)
     return float(np.median(r)), r

@@ -137,15 +137,24 @@ def stimulus_sets(images: dict[str, np.ndarray], count: int, shape: tuple[int, i
     return sets | {"white noise": white.reshape(count, -1), "smoothed noise": smooth.reshape(count, -1)}
 
 
-def record(brain: ZooNet, stimuli: np.ndarray, units: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """A recording: the responses of `units` distinct units drawn at random from each layer of `brain`
-    among those that respond to the stimuli (a unit whose response never changes is not recorded,
-    as an electrophysiologist keeps only responsive cells); all of them if fewer respond."""
-    out = {}
-    for k, (name, values) in enumerate(activations(brain, stimuli).items()):
-        alive = np.flatnonzero(values.std(0) > 0)
-        out[name] = values[:, alive[sample_units(len(alive), units, seed=seed + k)]]
-    return out
+def choose_units(brain: ZooNet, stimuli: Sequence[np.ndarray], count: int, seed: int = 0,
+                 ) -> dict[str, np.ndarray]:
+    """The units to record: `count` distinct units drawn at random from each layer of `brain` among
+    those that respond to every stimulus set in `stimuli` (a unit whose response never changes is not
+    recorded, as an electrophysiologist keeps only responsive cells); all of them if fewer respond.
+    Choosing them once keeps the same cells across stimulus sets."""
+    alive = None
+    for images in stimuli:
+        varies = {name: v.std(0) > 0 for name, v in activations(brain, images).items()}
+        alive = varies if alive is None else {k: alive[k] & varies[k] for k in alive}
+    return {name: np.flatnonzero(mask)[sample_units(int(mask.sum()), count, seed=seed + k)]
+            for k, (name, mask) in enumerate(alive.items())}
+
+
+def record(brain: ZooNet, stimuli: np.ndarray, units: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A recording: the responses (N, len(units[layer])) of the chosen `units` of every layer of
+    `brain` to `stimuli`."""
+    return {name: values[:, units[name]] for name, values in activations(brain, stimuli).items()}
 
 
 Score = Callable[[np.ndarray, np.ndarray], float]
@@ -230,14 +239,16 @@ def cka_scores(recording: dict[str, np.ndarray], candidates: dict[str, dict[str,
 
 
 def score_zoo(brains: dict[str, ZooNet], candidates: dict[str, ZooNet], stimuli: np.ndarray,
-              units: int, dim: int = 300, seed: int = 0) -> dict[str, dict]:
-    """Record `units` units per layer of every brain and score each recording against every layer
-    of every candidate (include the brains among them to score a brain against itself), with ridge
-    encoding (`dim` as in `ridge_scores`) and with linear CKA:
+              units: dict[str, dict[str, np.ndarray]], dim: int = 300, seed: int = 0,
+              ) -> dict[str, dict]:
+    """Record the chosen `units` of every brain ({brain: {layer: unit indices}}, from
+    `choose_units`) and score each recording against every layer of every candidate (include the
+    brains among them to score a brain against itself), with ridge encoding (`dim` as in
+    `ridge_scores`) and with linear CKA:
     {"ridge" | "cka": {brain: {recorded layer: {model: {layer: score}}}}}."""
     features = {m: activations(model, stimuli) for m, model in candidates.items()}
     recording = {f"{b}/{layer}": v for b, brain in brains.items()
-                 for layer, v in record(brain, stimuli, units, seed=seed).items()}
+                 for layer, v in record(brain, stimuli, units[b]).items()}
     flat = {"ridge": ridge_scores(recording, features, dim=dim, seed=seed),
             "cka": cka_scores(recording, features)}
     return {score: {b: {layer: values[f"{b}/{layer}"] for layer in brain.layers}
@@ -288,14 +299,15 @@ def wider_share(outcomes: list[dict]) -> float:
     return float(np.mean([c["units"] > c["target_units"] for c in last]))
 
 
-def changed_share(by_stimuli: dict[str, list[dict]]) -> float:
-    """The share of recorded layers (brain, layer) whose identified (model, layer) is not the same for
-    every stimulus set; `by_stimuli` maps each stimulus set to its cases."""
-    choices: dict[tuple[str, str], set] = {}
-    for outcomes in by_stimuli.values():
-        for c in outcomes:
-            choices.setdefault((c["brain"], c["layer"]), set()).add((c["model"], c["chosen"]))
-    return float(np.mean([len(v) > 1 for v in choices.values()]))
+def disagreement(by_stimuli: dict[str, list[dict]]) -> float:
+    """How often two stimulus sets identify a recorded layer differently: over every pair of sets in
+    `by_stimuli` (each set's cases, in the same order), the mean share of recorded layers whose
+    identified (model, layer) differs between the two."""
+    names = list(by_stimuli)
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    return float(np.mean([np.mean([(c["model"], c["chosen"]) != (d["model"], d["chosen"])
+                                   for c, d in zip(by_stimuli[a], by_stimuli[b], strict=True)])
+                          for a, b in pairs]))
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
