@@ -54,15 +54,17 @@ def _ridge_predictions(x: np.ndarray, y: np.ndarray, x_new: np.ndarray,
                        lambdas: tuple[float, ...]) -> np.ndarray:
     """Ridge predictions at x_new for every unit of y and every lambda, (len(lambdas), m, units), from
     one decomposition of the (z-scored) training features; y is centred, so there is no intercept to
-    fit. With more features than stimuli the kernel form (an eigendecomposition of the n x n Gram
-    matrix, x_new x^T (x x^T + lambda)^-1 y) gives the same predictions faster than an SVD of x."""
-    if x.shape[1] > x.shape[0]:
+    fit. The penalty is scaled as in the authors' code, (x^T x / n + lambda I) w = x^T y / n, that is
+    n * lambda in the plain form. With more features than stimuli the kernel form (an
+    eigendecomposition of the n x n Gram matrix) gives the same predictions faster than an SVD."""
+    n = len(x)
+    if x.shape[1] > n:
         e, u = np.linalg.eigh(x @ x.T)
-        scale = [1 / (np.clip(e, 0, None) + lam) for lam in lambdas]
+        scale = [1 / (np.clip(e, 0, None) + n * lam) for lam in lambdas]
         projected = (x_new @ x.T) @ u  # (m, n)
     else:
         u, s, vt = np.linalg.svd(x, full_matrices=False)
-        scale = [s / (s**2 + lam) for lam in lambdas]
+        scale = [s / (s**2 + n * lam) for lam in lambdas]
         projected = x_new @ vt.T  # (m, r)
     uty = u.T @ y  # (r, units)
     return np.stack([projected @ (c[:, None] * uty) for c in scale])
@@ -83,10 +85,13 @@ def _folds(n: int, k: int, rng: np.random.Generator) -> list[np.ndarray]:
 def ridge_encoding(features: np.ndarray, responses: np.ndarray, lambdas: tuple[float, ...] = LAMBDAS,
                    outer: int = 5, inner: int = 4, seed: int = 0) -> tuple[float, np.ndarray]:
     """Cross-validated ridge encoding score of a model's `features` (n, p) for recorded `responses`
-    (n, units) to the same n stimuli: for each of `outer` folds, z-score on the other folds, choose each
-    unit's lambda by `inner`-fold cross-validation on them (lowest squared error), fit (the intercept
-    is the training mean), and predict the held-out fold; then the Pearson r of each unit's held-out
-    predictions with its responses. Returns (median r over units, r per unit)."""
+    (n, units) to the same n stimuli, as in the authors' code: for each of `outer` folds, z-score on
+    the other folds, choose each unit's lambda by `inner`-fold cross-validation on them (the highest
+    correlation of the inner held-out predictions), fit (the intercept is the training mean), and
+    predict the held-out fold; then the Pearson r of each unit's held-out predictions, pooled over the
+    folds, with its responses. Returns (median r over units, r per unit). Pooling the folds costs a
+    feature set that carries no information a small negative r (each fold predicts its own
+    training mean), the same for every such feature set."""
     n = len(features)
     if len(responses) != n:
         raise ValueError(f"features and responses must describe the same stimuli: {n} != {len(responses)}")
@@ -96,14 +101,14 @@ def ridge_encoding(features: np.ndarray, responses: np.ndarray, lambdas: tuple[f
         train = np.setdiff1d(np.arange(n), held)
         x, x_held = _zscore(features[train], features[held])
         y = responses[train] - responses[train].mean(0)
-        errors = np.zeros((len(lambdas), responses.shape[1]))
+        inner_predicted = np.empty((len(lambdas), *y.shape))
         for inner_held in _folds(len(train), inner, rng):
             inner_train = np.setdiff1d(np.arange(len(train)), inner_held)
             xi, xi_held = _zscore(x[inner_train], x[inner_held])
             yi = y[inner_train] - y[inner_train].mean(0)
-            guesses = _ridge_predictions(xi, yi, xi_held, lambdas) + y[inner_train].mean(0)
-            errors += ((guesses - y[inner_held]) ** 2).sum(1)
-        best = errors.argmin(0)  # each unit's lambda
+            inner_predicted[:, inner_held] = (_ridge_predictions(xi, yi, xi_held, lambdas)
+                                              + y[inner_train].mean(0))
+        best = np.stack([_pearson(p, y) for p in inner_predicted]).argmax(0)  # each unit's lambda
         guesses = _ridge_predictions(x, y, x_held, lambdas)  # (lambdas, held, units)
         # add the intercept back, so that every fold's predictions are on the responses' scale
         predicted[held] = guesses[best, :, np.arange(responses.shape[1])].T + responses[train].mean(0)
