@@ -15,7 +15,7 @@ CHAPTERS ?=
 # A kernel that inherits MPLBACKEND=Agg silently drops every inline figure.
 unexport MPLBACKEND
 
-.PHONY: setup book test lint references reproduce clean
+.PHONY: setup book student chapter test lint references reproduce clean
 
 setup: $(INSTALLED)
 
@@ -42,15 +42,33 @@ _build/.book-stamp: _build/.lib-stamp $(BOOK_SOURCES) $(FULL_RESULTS)
 book: _build/.book-stamp
 	@echo "book: _build/html/index.html"
 
+# The student edition: the same pages without the exercises' solutions (and without the page
+# sources and notebook downloads, which hold them), and the chapters' sources without solutions
+# in _build/student/chapters to hand out. It reuses the book's execution cache.
+student: _build/.student-stamp
+
+_build/.student-stamp: _build/.book-stamp
+	$(BIN)/python -m companion.student _build/student-config.yml _build/student/chapters
+	$(BIN)/jupyter-book build . --config _build/student-config.yml --path-output _build/student \
+		--warningiserror --nitpick --keep-going
+	touch $@
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check lib tests
 
-test: book lint
+test: book student lint
 	$(BIN)/pytest tests --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-cell-timeout 600
 
 references: $(INSTALLED)
 	$(BIN)/python -m companion.reproduce --profile quick --device cpu --out tests/notebooks
+
+# One chapter, with papermill's progress bar: make chapter NAME=sgd-vs-gd PROFILE=full DEVICE=cuda
+chapter: $(INSTALLED)
+	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=quick|full] [DEVICE=auto|cpu|cuda] [SEED=0]"; \
+		$(BIN)/python -c 'from companion.chapters import available; print("chapters:", " ".join(available()))'; exit 2; }
+	$(BIN)/python -m companion.reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
+		--chapters $(NAME)
 
 reproduce: $(INSTALLED)
 	$(BIN)/python -m companion.reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \

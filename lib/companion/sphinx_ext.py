@@ -1,8 +1,9 @@
-"""Sphinx directives that render the book's record of runs: the claims table and the full-run table.
+"""Sphinx directives that render the book's record of runs (the claims table and the full-run table)
+and the teacher's syllabus.
 
 The tables are filled in when pages are written, after every chapter has executed (and so
 after each has recorded its claims), and the pages holding them are re-read whenever any
-other page changes.
+other page changes. The syllabus is read from the chapters' sources when its page is read.
 """
 
 from __future__ import annotations
@@ -40,6 +41,27 @@ class ClaimsTable(SphinxDirective):
 class FullRunsTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         return [full_runs_node()]
+
+
+class SyllabusChapters(SphinxDirective):
+    """Every written chapter's time, prerequisites and objectives (its "You will" list)."""
+
+    def run(self) -> list[nodes.Node]:
+        from companion import chapters, syllabus
+
+        for slug in chapters.available():  # a chapter edited later re-reads this page
+            self.env.note_dependency(str(chapters.source(slug)))
+        text = "\n".join(syllabus.chapter_markdown(slug) for slug in chapters.available())
+        return self.parse_text_to_nodes(text)
+
+
+class SyllabusCourses(SphinxDirective):
+    """The suggested courses through the written chapters."""
+
+    def run(self) -> list[nodes.Node]:
+        from companion import syllabus
+
+        return self.parse_text_to_nodes(syllabus.courses_markdown())
 
 
 def _read(path: Path) -> Any:
@@ -145,6 +167,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(full_runs_node)
     app.add_directive("claims-table", ClaimsTable)
     app.add_directive("full-runs-table", FullRunsTable)
+    app.add_directive("syllabus-chapters", SyllabusChapters)
+    app.add_directive("syllabus-courses", SyllabusCourses)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-get-outdated", on_env_get_outdated)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
