@@ -43,3 +43,13 @@ def test_reproducing_page_lists_committed_full_runs_or_says_they_are_pending():
             assert path.parts[-3] in page
     else:
         assert "No full-profile run is committed yet" in page
+
+
+@pytest.mark.parametrize("slug", chapters.available())
+def test_chapter_page_has_a_claims_badge_linked_to_its_claims_section(slug):
+    page = (HTML / "book" / f"{slug}.html").read_text()
+    badge = re.search(r'<p class="claims-badge"><a[^>]*href="#([^"]+)"[^>]*>([^<]*)</a>', page)
+    assert badge, "no claims badge under the title"
+    assert badge.group(1) == f"{slug}-claims" and f'id="{slug}-claims"' in page
+    assert re.fullmatch(r"Claims: quick profile \d+ of \d+ pass; full profile (pending|\d+ of \d+ pass)",
+                        badge.group(2))

@@ -58,3 +58,11 @@ def test_json_files_are_sorted_and_stable(results_dir):
     folder = save_results(run, {"b": 1, "a": 2}, params={})
     assert list(json.loads((folder / "results.json").read_text())) == ["a", "b"]
 
+
+
+def test_claims_badge_counts_passes_per_profile_and_says_pending_without_a_run():
+    from companion.sphinx_ext import badge_text
+
+    quick = {"a": {"passed": True}, "b": {"passed": False}, "c": {"passed": True}}
+    assert badge_text(quick, {}) == "Claims: quick profile 2 of 3 pass; full profile pending"
+    assert badge_text({}, quick) == "Claims: quick profile pending; full profile 2 of 3 pass"

@@ -148,7 +148,31 @@ def full_runs_table(app: Sphinx, docname: str) -> nodes.Node:
     return _table(["chapter", "device", "date", "minutes", "commit"], rows, [20, 30, 12, 8, 14])
 
 
+def badge_text(quick: dict[str, dict], full: dict[str, dict]) -> str:
+    """A chapter's claims in one line: how many pass at each profile, or that a run is pending."""
+    def count(records: dict[str, dict]) -> str:
+        if not records:
+            return "pending"
+        return f"{sum(r['passed'] for r in records.values())} of {len(records)} pass"
+
+    return f"Claims: quick profile {count(quick)}; full profile {count(full)}"
+
+
+def claims_badge(doctree: nodes.document, slug: str) -> None:
+    """Put the chapter's claims badge under its title, linked to its claims section."""
+    title = next(iter(doctree.findall(nodes.title)), None)
+    if title is None:
+        return
+    text = badge_text(_claims(slug, "quick"), _claims(slug, "full"))
+    badge = nodes.paragraph(classes=["claims-badge"])
+    badge += nodes.reference("", text, refuri=f"#{slug}-claims")
+    title.parent.insert(title.parent.index(title) + 1, badge)
+
+
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    slug = docname.removeprefix("book/")
+    if slug in {c.slug for c in PLANNED} and docname.startswith("book/"):
+        claims_badge(doctree, slug)
     for node in list(doctree.findall(claims_table_node)):
         node.replace_self(claims_table(app, docname))
     for node in list(doctree.findall(full_runs_node)):
