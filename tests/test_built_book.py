@@ -53,3 +53,46 @@ def test_chapter_page_has_a_claims_badge_linked_to_its_claims_section(slug):
     assert badge.group(1) == f"{slug}-claims" and f'id="{slug}-claims"' in page
     assert re.fullmatch(r"Claims: quick profile \d+ of \d+ pass; full profile (pending|\d+ of \d+ pass)",
                         badge.group(2))
+
+
+@pytest.mark.parametrize("slug", chapters.available())
+def test_every_figure_carries_its_provenance_note(slug):
+    page = (HTML / "book" / f"{slug}.html").read_text()
+    figures = re.findall(r"<figure.*?</figure>", page, re.DOTALL)
+    assert len(figures) >= 3
+    for figure in figures:
+        note = re.search(r'<p class="figure-provenance">(.*?)</p>', figure, re.DOTALL)
+        assert note, f"a figure without its provenance note: {figure[:200]}"
+        text = re.sub(r"<[^>]+>", "", note.group(1))
+        pattern = (r"quick profile · seed \d+ · cpu .+ · commit ([0-9a-f]{12}(-dirty)?|unknown) · "
+                   rf"drawn [\d.]+ s into the run · results/quick/{slug}/seed-\d+/figures/[\w-]+\.png")
+        assert re.search(pattern, text), text
+        assert f"Regenerate: make chapter NAME={slug} PROFILE=quick SEED=" in text
+
+
+def test_figures_are_opaque_with_a_light_background_so_dark_mode_keeps_them_legible():
+    from PIL import Image
+
+    images = sorted((HTML / "_images").glob("*.png"))
+    assert len(images) >= 30
+    for path in images:
+        with Image.open(path) as image:
+            rgba = image.convert("RGBA")
+            alpha_min = rgba.getchannel("A").getextrema()[0]
+            w, h = rgba.size
+            corners = [rgba.getpixel(xy)[:3] for xy in [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]]
+        assert alpha_min == 255, f"{path.name} has transparent pixels: on a dark page its text would vanish"
+        assert all(min(c) >= 200 for c in corners), f"{path.name} has a dark background"
+
+
+@pytest.mark.parametrize("slug", chapters.available())
+def test_chapter_offers_its_executed_notebook_with_the_install_cell_first(slug):
+    import nbformat
+
+    from companion.notebooks import INSTALL_TAG
+
+    page = (HTML / "book" / f"{slug}.html").read_text()
+    assert f'href="../notebooks/{slug}.ipynb"' in page
+    nb = nbformat.read(HTML / "notebooks" / f"{slug}.ipynb", as_version=4)
+    assert INSTALL_TAG in nb.cells[0].metadata["tags"]
+    assert any(o.get("output_type") == "display_data" for c in nb.cells[1:] for o in c.get("outputs", []))

@@ -18,6 +18,7 @@ def test_student_config_hides_solutions_and_the_doors_to_them_and_leaves_the_boo
     student = student_config(book)
     config = student["sphinx"]["config"]
     assert config["hide_solutions"] and not config["html_copy_source"] and not config["html_show_sourcelink"]
+    assert not config["companion_notebooks"]  # the chapters' notebooks hold the solutions too
     assert config["html_theme_options"] == {"use_download_button": False} and config["numfig"]
     assert student["sphinx"]["recursive_update"] and student["html"]["announcement"] == BANNER
     assert student["title"] == "A book (student edition)"
@@ -40,6 +41,7 @@ def test_student_pages_keep_every_exercise_and_drop_every_solution(slug):
 @built
 def test_no_student_file_holds_a_solution_or_a_page_source():
     assert not (STUDENT / "_sources").exists() and (BOOK / "_sources").exists()
+    assert not (STUDENT / "notebooks").exists() and (BOOK / "notebooks").exists()
     marker = "The gradient terms are the same for"  # the first solution of the learning-circuit chapter
     assert marker in (BOOK / "book" / "bio-circuit.html").read_text()
     for path in STUDENT.rglob("*"):

@@ -12,14 +12,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from companion import chapters, notebooks
 from companion.chapters import PLANNED
 from companion.claims import fmt
 from companion.paths import committed_results_root, results_root, run_dir
+from companion.plots import PROVENANCE_SEP, parse_provenance_line
 
 DYNAMIC_PAGES = ("book/claims", "book/reproducing")
 logger = logging.getLogger(__name__)
@@ -47,7 +50,7 @@ class SyllabusChapters(SphinxDirective):
     """Every written chapter's time, prerequisites and objectives (its "You will" list)."""
 
     def run(self) -> list[nodes.Node]:
-        from companion import chapters, syllabus
+        from companion import syllabus
 
         for slug in chapters.available():  # a chapter edited later re-reads this page
             self.env.note_dependency(str(chapters.source(slug)))
@@ -158,25 +161,102 @@ def badge_text(quick: dict[str, dict], full: dict[str, dict]) -> str:
     return f"Claims: quick profile {count(quick)}; full profile {count(full)}"
 
 
-def claims_badge(doctree: nodes.document, slug: str) -> None:
-    """Put the chapter's claims badge under its title, linked to its claims section."""
+def claims_badge(doctree: nodes.document, slug: str) -> nodes.Node | None:
+    """Put the chapter's claims badge under its title, linked to its claims section; return it."""
     title = next(iter(doctree.findall(nodes.title)), None)
     if title is None:
-        return
+        return None
     text = badge_text(_claims(slug, "quick"), _claims(slug, "full"))
     badge = nodes.paragraph(classes=["claims-badge"])
     badge += nodes.reference("", text, refuri=f"#{slug}-claims")
     title.parent.insert(title.parent.index(title) + 1, badge)
+    return badge
+
+
+def run_links(app: Sphinx, slug: str) -> nodes.paragraph:
+    """'Run it yourself': the chapter's executed notebook to download, and Colab when the repository is known."""
+    para = nodes.paragraph(classes=["run-links"])
+    para += nodes.Text("Run this chapter yourself: ")
+    para += nodes.reference("", "download the notebook (.ipynb)", refuri=f"../notebooks/{slug}.ipynb")
+    url = notebooks.colab_url(app.config.companion_repository, app.config.companion_pages_branch, slug)
+    if url:
+        para += nodes.Text(" · ")
+        para += nodes.reference("", "open it in Colab", refuri=url)
+    para += nodes.Text(", or in a checkout: ")
+    para += nodes.literal("", f"make chapter NAME={slug}")
+    return para
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     slug = docname.removeprefix("book/")
     if slug in {c.slug for c in PLANNED} and docname.startswith("book/"):
-        claims_badge(doctree, slug)
+        badge = claims_badge(doctree, slug)
+        if badge is not None and app.config.companion_notebooks:
+            badge.parent.insert(badge.parent.index(badge) + 1, run_links(app, slug))
     for node in list(doctree.findall(claims_table_node)):
         node.replace_self(claims_table(app, docname))
     for node in list(doctree.findall(full_runs_node)):
         node.replace_self(full_runs_table(app, docname))
+
+
+def provenance_notes(doctree: nodes.document) -> None:
+    """Turn the printed provenance lines (`plots.provenance_line`) into a small note: the legend of
+    the figure it follows when there is one, else a paragraph under the redrawn figures."""
+    for block in list(doctree.findall(nodes.literal_block)):
+        parsed = parse_provenance_line(block.astext())
+        if parsed is None:
+            continue
+        fields, command = parsed
+        note = nodes.paragraph(classes=["figure-provenance"])
+        note += nodes.strong("", "Provenance: ")
+        note += nodes.Text(PROVENANCE_SEP.join(fields) + ". Regenerate: ")
+        note += nodes.literal("", command)
+        parent = block.parent
+        index = parent.index(block)
+        previous = parent[index - 1] if index > 0 else None
+        if isinstance(previous, nodes.figure) and not any(isinstance(c, nodes.legend) for c in previous.children):
+            parent.remove(block)
+            previous += nodes.legend("", note)
+        else:
+            block.replace_self(note)
+
+
+def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
+    provenance_notes(doctree)
+
+
+def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
+    """After a successful HTML build, write each executed chapter as a downloadable notebook: the
+    chapter as myst-nb read it, with the outputs of its execution merged in from jupyter-cache."""
+    if exception is not None or app.builder.format != "html" or not app.config.companion_notebooks:
+        return
+    from jupyter_cache import get_cache
+
+    cache = get_cache(app.env.mystnb_config.execution_cache_path)
+    read = Path(app.outdir).parent / "jupyter_execute" / "book"
+    for slug in chapters.available():
+        try:
+            _, executed = cache.merge_match_into_notebook(nbformat.read(read / f"{slug}.ipynb", as_version=4))
+        except (OSError, KeyError):
+            logger.warning(f"no executed notebook for {slug}: its download link is broken")
+            continue
+        notebooks.downloadable(executed, Path(app.outdir) / "notebooks" / f"{slug}.ipynb",
+                               app.config.companion_repository)
+
+
+def unique_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """Drop repeated inline scripts: Jupyter Book adds sphinx-thebe's and sphinx-togglebutton's set-up
+    twice (once with no file name, once with an empty one), and the second `const THEBE_JS_URL` is a
+    JavaScript error on every page."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        attributes = getattr(script, "attributes", {})
+        key = (getattr(script, "filename", script) or None, tuple(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    if "script_files" in context:
+        context["script_files"] = unique
 
 
 def on_env_get_outdated(app: Sphinx, env: Any, added: set, changed: set, removed: set) -> list[str]:
@@ -193,6 +273,12 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("full-runs-table", FullRunsTable)
     app.add_directive("syllabus-chapters", SyllabusChapters)
     app.add_directive("syllabus-courses", SyllabusCourses)
+    app.add_config_value("companion_repository", "", "html", [str])
+    app.add_config_value("companion_pages_branch", "gh-pages", "html", [str])
+    app.add_config_value("companion_notebooks", True, "html", [bool])
+    app.connect("doctree-read", on_doctree_read)
+    app.connect("build-finished", write_notebooks)
+    app.connect("html-page-context", unique_scripts)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-get-outdated", on_env_get_outdated)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

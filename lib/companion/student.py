@@ -2,8 +2,8 @@
 
 `python -m companion.student CONFIG SOURCES` writes CONFIG, a copy of the book's `_config.yml` that
 turns on sphinx-exercise's `hide_solutions`, removes what would give the solutions away by another
-door (the notebook download button and the copied page sources) and puts a banner on every page,
-and writes into SOURCES every chapter's MyST notebook without its solution blocks, to hand out.
+door (the notebook download button, the chapters' notebooks and the copied page sources) and puts a
+banner on every page, and writes into SOURCES every chapter's MyST notebook without its solution blocks, to hand out.
 `make student` builds the book with that configuration into `_build/student/`.
 """
 
@@ -30,7 +30,7 @@ def student_config(config: dict[str, Any]) -> dict[str, Any]:
     sphinx = out.setdefault("sphinx", {})
     sphinx["recursive_update"] = True  # merge the options below into the theme's, not replace them
     sphinx.setdefault("config", {}).update(
-        hide_solutions=True, html_copy_source=False, html_show_sourcelink=False,
+        hide_solutions=True, html_copy_source=False, html_show_sourcelink=False, companion_notebooks=False,
         html_theme_options={"use_download_button": False})
     return out
 
