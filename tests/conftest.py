@@ -42,3 +42,42 @@ def settings(request):
     namespace = {"profile": "quick", "torch": torch}
     exec(cell.source, namespace)
     return namespace["SETTINGS"]
+
+
+# The front matter of a MyST notebook, for the small chapters tests write.
+FRONT_MATTER = """---
+jupytext:
+  text_representation:
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+CHAPTER = FRONT_MATTER + """
+# A chapter
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+
+profile = "quick"
+```
+
+```{{code-cell}} ipython3
+print({body})
+```
+"""
+
+
+@pytest.fixture
+def small_book(tmp_path, monkeypatch):
+    """Three one-line chapters in a temporary book folder: two that run, one that fails."""
+    for slug, body in [("one", "1 + 1"), ("two", "'two'"), ("broken", "1 / 0")]:
+        (tmp_path / f"{slug}.md").write_text(CHAPTER.format(body=body))
+    from companion import chapters
+
+    monkeypatch.setattr(chapters, "book_dir", lambda: tmp_path)
+    monkeypatch.setattr(chapters, "available", lambda: ["one", "two", "broken"])
+    return tmp_path

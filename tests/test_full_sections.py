@@ -16,6 +16,7 @@ import pytest
 
 from companion import chapters
 from companion.paths import committed_results_root, run_dir
+from companion.plots import show_redrawn
 
 matplotlib.use("Agg")
 QUICK = committed_results_root() / "quick"
@@ -68,10 +69,13 @@ def test_full_section_draws_from_a_saved_run(slug, tmp_path, monkeypatch, capsys
     drawing = [c for c in section if c.cell_type == "code"
                and ("load_run(" in c.source or "show_redrawn(full)" in c.source)]
     assert len(drawing) == 2, "the section should load the run, then redraw its figures"
+    shown = []
+    namespace["show_redrawn"] = lambda saved: shown.append(show_redrawn(saved))
     for cell in drawing:
         exec(cell.source, namespace)
     out = capsys.readouterr().out
     assert "full run:" in out and "pending" not in out
     if slug != "agop-hyperbf":  # its figure needs the MNIST results that only a full run has
+        assert shown and shown[0] >= 1, "no figure was redrawn"
         assert "[provenance] redrawn from the quick profile run" in out
     assert not plt.get_fignums()

@@ -4,17 +4,9 @@
 import pytest
 
 from companion import chapters, reproduce
+from conftest import FRONT_MATTER
 
-HEADER = """---
-jupytext:
-  text_representation:
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+HEADER = FRONT_MATTER + """
 # {name}
 
 ```{{code-cell}} ipython3

@@ -15,9 +15,12 @@ import nbformat
 
 INSTALL_TAG = "install-companion"
 COLAB = "https://colab.research.google.com/github"
-# On Colab, torch, numpy, scipy, matplotlib, scikit-learn, pillow and tqdm are preinstalled: installing
-# the library without its pins avoids replacing Colab's torch (gigabytes) with the book's pinned build.
-COLAB_EXTRAS = ["mnist1d==0.0.2.post1"]
+# What the chapters import beyond the library: Colab has these preinstalled ...
+COLAB_PREINSTALLED = {"IPython", "matplotlib", "nbformat", "numpy", "PIL", "scipy", "sklearn", "torch", "tqdm",
+                      "xgboost", "yaml"}
+# ... and not these, which the first cell installs there (with their own dependencies). The library itself
+# is installed without its pins, so that Colab keeps its torch (gigabytes) and NumPy.
+COLAB_EXTRAS = {"mnist1d": "mnist1d==0.0.2.post1", "myst_nb": "myst-nb==1.4.0", "jupytext": "jupytext==1.19.6"}
 
 
 def github_slug(repository: str) -> str | None:
@@ -35,34 +38,56 @@ def colab_url(repository: str, branch: str, chapter: str) -> str | None:
     return f"{COLAB}/{slug}/blob/{branch}/notebooks/{chapter}.ipynb" if slug else None
 
 
-def install_source(repository: str) -> str:
+def pip_source(repository: str, commit: str | None) -> str | None:
+    """pip's address of the library in a GitHub repository, at `commit` (a full hash) when one is given."""
+    slug = github_slug(repository)
+    if slug is None:
+        return None
+    return f"git+https://github.com/{slug}.git" + (f"@{commit}" if commit else "")
+
+
+def install_source(repository: str, commit: str | None = None) -> str:
     """The first cell: install `companion` when it is missing (Colab, a fresh kernel), else do nothing."""
-    head = ("# Run first. Outside the book's own environment (Colab, a fresh kernel) this installs its\n"
-            "# library, `companion`; where it is installed already it does nothing.\n"
-            "import importlib.util\nimport subprocess\nimport sys\n\n")
-    if not github_slug(repository):
-        return head + (
+    source = pip_source(repository, commit)
+    if source is None:
+        return (
+            "# Run first: this notebook needs the book's library, `companion`.\n"
+            "import importlib.util\n\n"
             'if importlib.util.find_spec("companion") is None:\n'
             '    raise ModuleNotFoundError("this notebook needs the book\'s library `companion`: in a checkout "\n'
             '                              "of the book run `pip install -e .`, then restart the kernel")\n')
-    source = f"git+{repository.rstrip('/')}"
-    extras = ", ".join(f'"{e}"' for e in COLAB_EXTRAS)
-    return head + (
+    extras = ", ".join(f'"{e}"' for e in COLAB_EXTRAS.values())
+    return (
+        "# Run first. Where the book's library, `companion`, is missing, this installs it: on Colab without\n"
+        "# its pins (Colab's torch and NumPy stay, so the last digits may differ from the book's), elsewhere\n"
+        "# with its pinned dependencies, torch 2.13.0 among them, into this environment. Where it is\n"
+        "# installed already, it does nothing.\n"
+        "import importlib\nimport importlib.util\nimport subprocess\nimport sys\n\n"
         'if importlib.util.find_spec("companion") is None:\n'
-        '    if "google.colab" in sys.modules:  # keep Colab\'s torch; numbers may differ in the last digits\n'
-        f'        packages = ["--no-deps", "{source}", {extras}]\n'
+        '    pip = [sys.executable, "-m", "pip", "install", "--quiet"]\n'
+        '    if "google.colab" in sys.modules:\n'
+        f'        subprocess.run([*pip, {extras}], check=True)\n'
+        f'        subprocess.run([*pip, "--no-deps", "{source}"], check=True)\n'
         '    else:\n'
-        f'        packages = ["{source}"]\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)\n')
+        f'        subprocess.run([*pip, "{source}"], check=True)\n'
+        '    importlib.invalidate_caches()\n')
 
 
-def downloadable(executed: nbformat.NotebookNode, out: Path, repository: str) -> Path:
+def number_cells(nb: dict) -> dict:
+    """Give the cells ids `cell-0`, `cell-1`, ... (jupytext draws random ones), so that rebuilding a
+    notebook changes its file only where its content changes."""
+    for index, cell in enumerate(nb.get("cells", [])):
+        if "id" in cell:
+            cell["id"] = f"cell-{index}"
+    return nb
+
+
+def downloadable(executed: nbformat.NotebookNode, out: Path, repository: str, commit: str | None = None) -> Path:
     """Write the executed chapter `executed` to `out` with the install cell first; return `out`."""
     nb = nbformat.from_dict(executed)
     nb.cells = [c for c in nb.cells if INSTALL_TAG not in c.metadata.get("tags", [])]
-    cell = nbformat.v4.new_code_cell(install_source(repository), metadata={"tags": [INSTALL_TAG]})
-    cell.id = INSTALL_TAG  # a fixed id, so the same build writes the same file
-    nb.cells.insert(0, cell)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(install_source(repository, commit),
+                                                  metadata={"tags": [INSTALL_TAG]}))
     out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out)
+    nbformat.write(number_cells(nb), out)
     return out

@@ -7,6 +7,7 @@ have an opaque white background so they stay legible when the book is read in da
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,10 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from companion.paths import project_root, run_dir
+from companion.paths import run_dir
+from companion.provenance import provenance_line, regenerate_command
 from companion.results import git_commit
 from companion.runtime import Run
-
-PROVENANCE_MARK = "[provenance]"
-PROVENANCE_SEP = " · "
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
@@ -58,28 +57,15 @@ def use_style() -> None:
     mpl.rcParams.update(STYLE)
 
 
-def regenerate_command(chapter: str, profile: str, seed: int, device: str) -> str:
-    """The command that reruns a chapter with the settings that drew its figures."""
-    return f"make chapter NAME={chapter} PROFILE={profile} SEED={seed} DEVICE={device}"
+@functools.cache
+def _commit(run: Run) -> str:
+    """The checkout's commit, asked of git once per run rather than once per figure."""
+    return git_commit()
 
 
-def _shown(path: Path) -> str:
-    root = project_root()
-    return str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
-
-
-def provenance_line(fields: list[str], command: str) -> str:
-    """One printed line that the book turns into the styled provenance note under a figure."""
-    return PROVENANCE_MARK + " " + PROVENANCE_SEP.join([*fields, command])
-
-
-def parse_provenance_line(text: str) -> tuple[list[str], str] | None:
-    """Split a line made by `provenance_line` into (fields, command); None for any other text."""
-    text = text.strip()
-    if not text.startswith(PROVENANCE_MARK) or "\n" in text:
-        return None
-    *fields, command = text[len(PROVENANCE_MARK):].strip().split(PROVENANCE_SEP)
-    return fields, command
+def _relative(chapter: str, profile: str, seed: int) -> Path:
+    """A run folder as `results/<profile>/<chapter>/seed-<seed>`, the same on every machine and run."""
+    return run_dir(chapter, profile, seed, Path("results"))
 
 
 def save_figure(fig: plt.Figure, run: Run, name: str) -> None:
@@ -94,21 +80,26 @@ def save_figure(fig: plt.Figure, run: Run, name: str) -> None:
     fig.savefig(path)
     display(fig)
     plt.close(fig)
-    fields = [f"{run.profile} profile", f"seed {run.seed}", run.device_name, f"commit {git_commit()}",
-              f"drawn {time.perf_counter() - run.started:.1f} s into the run", _shown(path)]
+    shown = _relative(run.chapter, run.profile, run.seed) / "figures" / f"{name}.png"
+    fields = [f"{run.profile} profile", f"seed {run.seed}", run.device_name, f"commit {_commit(run)}",
+              f"drawn {time.perf_counter() - run.started:.1f} s into the run", str(shown)]
     print(provenance_line(fields, regenerate_command(run.chapter, run.profile, run.seed, run.device.type)))
 
 
-def show_redrawn(saved: dict[str, Any]) -> None:
-    """Show the figures drawn so far in this cell from a saved run (`results.load_run`), then one
-    provenance line for them: the run they were redrawn from and how to regenerate it."""
-    for number in plt.get_fignums():
+def show_redrawn(saved: dict[str, Any]) -> int:
+    """Show the open figures (under Jupyter's inline backend, those this cell drew) redrawn from a saved
+    run (`results.load_run`), then one provenance line for them; return how many were shown."""
+    numbers = plt.get_fignums()
+    for number in numbers:
         fig = plt.figure(number)
         display(fig)
         plt.close(fig)
+    if not numbers:
+        return 0
     prov = saved["provenance"]
-    device = "cpu" if prov["device"].startswith("cpu") else "cuda"
+    device = prov.get("device_type") or ("cpu" if prov["device"].startswith("cpu") else "cuda")
     fields = [f"redrawn from the {prov['profile']} profile run", f"seed {prov['seed']}", prov["device"],
               f"commit {prov['commit']}", f"{prov['date'][:10]}", f"the run took {prov['wall_time_s'] / 60:.1f} min",
-              _shown(Path(saved["folder"]))]
+              str(_relative(prov["chapter"], prov["profile"], prov["seed"]))]
     print(provenance_line(fields, regenerate_command(prov["chapter"], prov["profile"], prov["seed"], device)))
+    return len(numbers)

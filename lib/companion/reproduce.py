@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from companion import chapters
+from companion.notebooks import number_cells
 from companion.paths import results_root, run_dir
 from companion.runtime import DEVICES, PROFILES, ConfigError, check_profile, resolve_device
 
@@ -44,9 +45,8 @@ def select_chapters(spec: str) -> list[str]:
 def make_stable(notebook: dict) -> dict:
     """Drop papermill's timestamps and number the cell ids (jupytext draws random ones), so a regenerated
     reference notebook differs from the last one only where its outputs do."""
-    for index, cell in enumerate(notebook.get("cells", [])):
-        if "id" in cell:
-            cell["id"] = f"cell-{index}"
+    number_cells(notebook)
+    for cell in notebook.get("cells", []):
         cell.get("metadata", {}).pop("papermill", None)
         cell.get("metadata", {}).pop("execution", None)
     notebook.get("metadata", {}).pop("papermill", None)

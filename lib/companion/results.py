@@ -39,8 +39,9 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"cannot save a {type(value).__name__} in a result file: use numbers, arrays, lists or dicts")
 
 
-def git_commit() -> str:
-    """The checkout's commit, with '-dirty' when it has uncommitted changes; 'unknown' outside git."""
+def git_commit(length: int = 12) -> str:
+    """The checkout's commit (its first `length` hex digits), with '-dirty' when it has uncommitted
+    changes; 'unknown' outside git."""
     root = project_root()
     if root is None:
         return "unknown"
@@ -50,7 +51,7 @@ def git_commit() -> str:
                                capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return sha.stdout.strip()[:12] + ("-dirty" if dirty.stdout.strip() else "")
+    return sha.stdout.strip()[:length] + ("-dirty" if dirty.stdout.strip() else "")
 
 
 def provenance(run: Run, params: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +61,7 @@ def provenance(run: Run, params: dict[str, Any]) -> dict[str, Any]:
         "profile": run.profile,
         "seed": run.seed,
         "device": run.device_name,
+        "device_type": run.device.type,
         "commit": git_commit(),
         "params": to_jsonable(params),
         "versions": {

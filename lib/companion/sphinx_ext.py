@@ -22,7 +22,8 @@ from companion import chapters, notebooks
 from companion.chapters import PLANNED
 from companion.claims import fmt
 from companion.paths import committed_results_root, results_root, run_dir
-from companion.plots import PROVENANCE_SEP, parse_provenance_line
+from companion.provenance import SEP, split_output
+from companion.results import git_commit
 
 DYNAMIC_PAGES = ("book/claims", "book/reproducing")
 logger = logging.getLogger(__name__)
@@ -44,6 +45,24 @@ class ClaimsTable(SphinxDirective):
 class FullRunsTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         return [full_runs_node()]
+
+
+class bench_node(nodes.General, nodes.Element):
+    """Placeholder replaced by the table of the committed quick-profile timings (`make bench`)."""
+
+
+class BenchTable(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        return [bench_node()]
+
+
+class throughput_node(nodes.General, nodes.Element):
+    """Placeholder replaced by the table of committed training-loop throughputs (`companion.throughput`)."""
+
+
+class ThroughputTable(SphinxDirective):
+    def run(self) -> list[nodes.Node]:
+        return [throughput_node()]
 
 
 class SyllabusChapters(SphinxDirective):
@@ -151,6 +170,49 @@ def full_runs_table(app: Sphinx, docname: str) -> nodes.Node:
     return _table(["chapter", "device", "date", "minutes", "commit"], rows, [20, 30, 12, 8, 14])
 
 
+def bench_table(path: Path) -> list[nodes.Node]:
+    """The committed `make bench` timings: machine and date, then seconds per chapter and the book's builds."""
+    report = _read(path)
+    if not report:
+        para = nodes.paragraph(text="No timings are committed yet: ")
+        para += [nodes.literal("", "make bench"), nodes.Text(" measures them.")]
+        return [para]
+    m = report["machine"]
+    intro = nodes.paragraph(text="Measured by ")
+    intro += [nodes.literal("", "make bench"), nodes.Text(
+        f" on {m['processor']} ({m['cores']} cores), Python {m['python']}, torch {m['torch']}, on "
+        f"{report['date'][:10]} at commit {report['commit']}; each chapter ran alone, with one torch thread.")]
+    rows = [[name, f"{c['seconds']:.1f}", c["claims"]] for name, c in report["chapters"].items()]
+    total = sum(c["seconds"] for c in report["chapters"].values())
+    rows.append(["all chapters, one after another", f"{total:.1f}", ""])
+    book = report.get("book")
+    if book:
+        rows.append([f"book, cold build ({report['jobs']} chapters at a time)", f"{book['cold_s']:.1f}", ""])
+        rows.append(["book, warm rebuild (nothing changed)", f"{book['warm_s']:.1f}", ""])
+    return [intro, _table(["quick profile", "seconds", "claims passed"], rows, [40, 10, 12])]
+
+
+def throughput_table(folder: Path) -> list[nodes.Node]:
+    """The committed throughput comparisons, one row per workload, or how to measure them."""
+    reports = [r for r in (_read(path) for path in sorted(folder.glob("*.json"))) if r]
+    if not reports:
+        para = nodes.paragraph(text="Not measured yet: this needs a GPU. ")
+        para += [nodes.literal("", "python -m companion.throughput --workload sgd-mlp --device cuda "
+                                   "--out results/bench/throughput/sgd-mlp.json"),
+                 nodes.Text(" measures one workload (and likewise "), nodes.literal("", "hyperbf-transformer"),
+                 nodes.Text(").")]
+        return [para]
+
+    def share(r: dict) -> str:
+        return f"{100 * r['fraction_of_peak']:.0f}% of {r['peak_tflops']:.0f}" if r.get("fraction_of_peak") else "-"
+
+    rows = [[r["workload"], r["device"], r["precision"], f"{r['book_images_per_s']:,.0f}",
+             f"{r['dataloader_images_per_s']:,.0f}", f"{r['ratio']:.2f}", f"{r['book_tflops']:.1f}", share(r)]
+            for r in reports]
+    return [_table(["workload", "device", "precision", "book loop (images/s)", "DataLoader loop (images/s)",
+                    "ratio", "TFLOP/s", "share of peak TFLOP/s"], rows, [14, 20, 9, 10, 10, 6, 7, 12])]
+
+
 def badge_text(quick: dict[str, dict], full: dict[str, dict]) -> str:
     """A chapter's claims in one line: how many pass at each profile, or that a run is pending."""
     def count(records: dict[str, dict]) -> str:
@@ -197,28 +259,44 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         node.replace_self(claims_table(app, docname))
     for node in list(doctree.findall(full_runs_node)):
         node.replace_self(full_runs_table(app, docname))
+    for node in list(doctree.findall(bench_node)):
+        node.replace_self(bench_table(committed_results_root() / "bench" / "quick.json"))
+    for node in list(doctree.findall(throughput_node)):
+        node.replace_self(throughput_table(committed_results_root() / "bench" / "throughput"))
 
 
 def provenance_notes(doctree: nodes.document) -> None:
-    """Turn the printed provenance lines (`plots.provenance_line`) into a small note: the legend of
-    the figure it follows when there is one, else a paragraph under the redrawn figures."""
+    """Turn the printed provenance lines (`provenance.provenance_line`) in cell outputs into small notes:
+    the legend of the figure the output follows when there is one, else paragraphs under the figures.
+    Other lines printed by the same cell stay where they were."""
     for block in list(doctree.findall(nodes.literal_block)):
-        parsed = parse_provenance_line(block.astext())
-        if parsed is None:
+        if "output" not in block["classes"]:
             continue
-        fields, command = parsed
-        note = nodes.paragraph(classes=["figure-provenance"])
-        note += nodes.strong("", "Provenance: ")
-        note += nodes.Text(PROVENANCE_SEP.join(fields) + ". Regenerate: ")
-        note += nodes.literal("", command)
+        other, found = split_output(block.astext())
+        if not found:
+            continue
+        notes = []
+        for fields, command in found:
+            note = nodes.paragraph(classes=["figure-provenance"])
+            note += nodes.strong("", "Provenance: ")
+            note += nodes.Text(SEP.join(fields) + ". Regenerate: ")
+            note += nodes.literal("", command)
+            notes.append(note)
         parent = block.parent
         index = parent.index(block)
         previous = parent[index - 1] if index > 0 else None
+        if other:
+            kept = block.deepcopy()
+            kept.children = [nodes.Text(other)]
+            kept.rawsource = other
+            parent.insert(index, kept)
+            index += 1
+        parent.remove(block)
         if isinstance(previous, nodes.figure) and not any(isinstance(c, nodes.legend) for c in previous.children):
-            parent.remove(block)
-            previous += nodes.legend("", note)
+            previous += nodes.legend("", *notes)
         else:
-            block.replace_self(note)
+            for offset, note in enumerate(notes):
+                parent.insert(index + offset, note)
 
 
 def on_doctree_read(app: Sphinx, doctree: nodes.document) -> None:
@@ -230,9 +308,14 @@ def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
     chapter as myst-nb read it, with the outputs of its execution merged in from jupyter-cache."""
     if exception is not None or app.builder.format != "html" or not app.config.companion_notebooks:
         return
+    if app.env.mystnb_config.execution_mode != "cache":  # the outputs are in jupyter-cache only in this mode
+        logger.info("chapter notebooks are written only when execute_notebooks is 'cache'")
+        return
     from jupyter_cache import get_cache
 
     cache = get_cache(app.env.mystnb_config.execution_cache_path)
+    commit = git_commit(length=40)  # the install cell pins the library to the commit the book was built from
+    commit = None if commit == "unknown" or commit.endswith("-dirty") else commit
     read = Path(app.outdir).parent / "jupyter_execute" / "book"
     for slug in chapters.available():
         try:
@@ -241,7 +324,7 @@ def write_notebooks(app: Sphinx, exception: Exception | None) -> None:
             logger.warning(f"no executed notebook for {slug}: its download link is broken")
             continue
         notebooks.downloadable(executed, Path(app.outdir) / "notebooks" / f"{slug}.ipynb",
-                               app.config.companion_repository)
+                               app.config.companion_repository, commit)
 
 
 def unique_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -271,6 +354,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(full_runs_node)
     app.add_directive("claims-table", ClaimsTable)
     app.add_directive("full-runs-table", FullRunsTable)
+    app.add_directive("bench-table", BenchTable)
+    app.add_node(bench_node)
+    app.add_directive("throughput-table", ThroughputTable)
+    app.add_node(throughput_node)
     app.add_directive("syllabus-chapters", SyllabusChapters)
     app.add_directive("syllabus-courses", SyllabusCourses)
     app.add_config_value("companion_repository", "", "html", [str])
