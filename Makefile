@@ -16,8 +16,9 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 # A kernel that inherits MPLBACKEND=Agg silently drops every inline figure.
 unexport MPLBACKEND
-# The book and its tests show the quick profile on the CPU, even on a machine with a GPU.
-QUICK_ON_CPU := CUDA_VISIBLE_DEVICES=
+# The book and its tests show the quick profile on the CPU, even on a machine with a GPU, with one BLAS
+# thread per process: several chapters run at once, and BLAS threads that outnumber the cores busy-wait.
+QUICK_ON_CPU := CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: setup book student chapter test lint references reproduce bench clean
 
@@ -68,7 +69,7 @@ test: book student lint
 		--nbval-cell-timeout 600
 
 references: $(INSTALLED)
-	$(BIN)/python -m companion.reproduce --profile quick --device cpu --out tests/notebooks
+	$(QUICK_ON_CPU) $(BIN)/python -m companion.reproduce --profile quick --device cpu --out tests/notebooks
 
 # One chapter, with papermill's progress bar: make chapter NAME=sgd-vs-gd PROFILE=full DEVICE=cuda
 chapter: $(INSTALLED)
@@ -84,7 +85,7 @@ reproduce: $(INSTALLED)
 # Quick-profile timings on this machine (each chapter alone, then a cold and a warm book build), for the
 # Reproducing page: results/bench/quick.json. About three times the book's own build time.
 bench: $(INSTALLED)
-	$(BIN)/python -m companion.bench --jobs $(JOBS) --out results/bench/quick.json
+	$(QUICK_ON_CPU) $(BIN)/python -m companion.bench --jobs $(JOBS) --out results/bench/quick.json
 
 clean:
 	rm -rf _build results/quick

@@ -35,6 +35,7 @@ def test_saved_run_round_trips_with_provenance(results_dir):
     assert prov["params"] == {"lr": 0.1} and prov["profile"] == "quick" and prov["seed"] == 1
     assert prov["device"].startswith("cpu") and prov["versions"]["torch"] == torch.__version__
     assert prov["commit"] and prov["date"].endswith("Z") and prov["wall_time_s"] >= 0
+    assert prov["device_type"] == "cpu" and set(prov["tf32"]) == {"matmul", "cudnn"}
 
 
 def test_missing_run_loads_as_none(results_dir):

@@ -1,5 +1,7 @@
 """Run parameters: profiles, devices and seeding."""
 
+import os
+
 import pytest
 import torch
 
@@ -38,3 +40,16 @@ def test_start_run_seeds_torch_and_uses_one_cpu_thread():
     assert torch.equal(first, torch.rand(3))
     assert torch.get_num_threads() == 1
     assert (run.profile, run.seed, run.device.type) == ("quick", 3, "cpu")
+
+
+def test_cpu_runs_use_one_blas_thread(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from companion.runtime import BLAS_THREAD_VARIABLES, start_run
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.setenv(name, "4")  # restored after the test
+    start_run("demo", "quick", 0, "cpu")
+    assert all(os.environ[name] == "1" for name in BLAS_THREAD_VARIABLES)
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)

@@ -131,9 +131,11 @@ def impair_feedback(model: nn.Module, removed: float = 0.0, noise: float = 0.0,
             layer.B.mul_(mask)
 
         def damage(grad: torch.Tensor, mask: torch.Tensor = mask) -> torch.Tensor:
-            if noise:
-                kick = torch.randn(grad.shape, generator=g).to(grad) * noise * grad.abs().mean()
-                grad = grad + kick
+            if noise:  # drawn on the CPU, so a seed gives the same kicks on every device
+                kick = torch.randn(grad.shape, generator=g)
+                if grad.is_cuda:  # a pinned copy does not wait for the GPU's queue to drain
+                    kick = kick.pin_memory()
+                grad = grad + kick.to(grad, non_blocking=True) * noise * grad.abs().mean()
             return grad * mask
 
         handles.append(layer.B.register_hook(damage))

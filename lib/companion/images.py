@@ -31,7 +31,9 @@ def crop_and_flip(batch: torch.Tensor, generator: torch.Generator, pad: int = 4,
     padded = nn.functional.pad(batch, (pad, pad, pad, pad))
     draws = torch.randint(0, 2 * pad + 1, (3, n), generator=generator)
     draws[2] = torch.randint(0, 2, (n,), generator=generator) * int(flip)
-    dy, dx, flips = draws.to(batch.device)  # one small copy per batch
+    if batch.device.type == "cuda":  # a pinned copy does not wait for the GPU's queue to drain
+        draws = draws.pin_memory()
+    dy, dx, flips = draws.to(batch.device, non_blocking=True)  # one small copy per batch
     flips = flips.bool()
     rows = (dy[:, None] + torch.arange(h, device=batch.device)).view(n, 1, h, 1)
     cols = dx[:, None] + torch.arange(w, device=batch.device)

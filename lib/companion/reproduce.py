@@ -21,6 +21,9 @@ from companion.notebooks import number_cells
 from companion.paths import results_root, run_dir
 from companion.runtime import DEVICES, PROFILES, ConfigError, check_profile, resolve_device
 
+# What a chapter may take: the quick profile on two CPU cores, the full profile on one GPU.
+BUDGET_S = {"quick": 60.0, "full": 600.0}
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m companion.reproduce", description=__doc__.splitlines()[0])
@@ -138,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             continue
         print(f"[{i}/{len(names)}] {name}: {seconds:.1f} s, claims passed {passed}", flush=True)
+        budget = BUDGET_S[args.profile]
+        if seconds > budget:
+            print(f"[{i}/{len(names)}] {name}: over the {args.profile} profile's budget of {budget:.0f} s per "
+                  "chapter", file=sys.stderr)
         rows.append((name, f"{seconds:.1f}", passed))
     width = max(len(r[0]) for r in rows + [("chapter",)])
     print(f"\n{'chapter':{width}s}  {'seconds':>8s}  claims passed")

@@ -64,6 +64,8 @@ def provenance(run: Run, params: dict[str, Any]) -> dict[str, Any]:
         "device_type": run.device.type,
         "commit": git_commit(),
         "params": to_jsonable(params),
+        # float32 arithmetic on a GPU: TF32 tensor cores for matrix products and convolutions, or not
+        "tf32": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,

@@ -79,11 +79,28 @@ def start_run(chapter: str, profile: str = "quick", seed: int = 0, device: str =
     """Check the papermill parameters of a chapter, seed everything and set torch threads.
 
     Small models run 10-40x faster on a 2-core CPU with one torch thread than with the
-    default pool, so CPU runs use one thread.
+    default pool, so CPU runs use one thread, and so do NumPy's and SciPy's BLAS: with two
+    chapters running at once on two cores, BLAS threads that busy-wait for each other made
+    one SVD take minutes instead of milliseconds. One thread also gives the same digits
+    whatever else the machine is doing.
     """
     check_profile(profile)
     seed_everything(seed)
     dev = resolve_device(device)
     if dev.type == "cpu":
         torch.set_num_threads(1)
+        single_threaded_blas()
     return Run(chapter=chapter, profile=profile, seed=seed, device=dev)
+
+
+def single_threaded_blas() -> None:
+    """One thread for the BLAS libraries loaded now (threadpoolctl) and for those loaded later (their
+    environment variables are read when they load)."""
+    from threadpoolctl import threadpool_limits
+
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ[name] = "1"
+    threadpool_limits(limits=1)
+
+
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

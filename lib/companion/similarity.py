@@ -9,6 +9,8 @@ similarity structures directly, without fitting anything.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 LAMBDAS = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -32,10 +34,19 @@ def sparse_projection(features: np.ndarray, dim: int, seed: int = 0) -> np.ndarr
     n, p = features.shape
     if p <= dim:
         return features
+    return features @ _projection(p, dim, seed)
+
+
+@functools.lru_cache(maxsize=4)
+def _projection(p: int, dim: int, seed: int) -> np.ndarray:
+    """The projection matrix of `sparse_projection`, drawn once per shape and seed (layers of one width
+    share it; drawing 32768 x 600 signs anew for every layer and stimulus set cost more than using it)."""
     rng = np.random.default_rng(seed)
     s = np.sqrt(p)
     signs = rng.choice([-1.0, 0.0, 1.0], size=(p, dim), p=[1 / (2 * s), 1 - 1 / s, 1 / (2 * s)])
-    return features @ (signs * np.sqrt(s / dim))
+    matrix = signs * np.sqrt(s / dim)
+    matrix.setflags(write=False)
+    return matrix
 
 
 def sample_units(total: int, count: int, seed: int = 0) -> np.ndarray:

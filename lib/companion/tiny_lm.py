@@ -46,21 +46,22 @@ class CausalLM(nn.Module):
 def train_lm(model: CausalLM, sequences: Sequence[np.ndarray], steps: int, batch_size: int = 32,
              lr: float = 3e-3, seed: int = 0) -> np.ndarray:
     """AdamW on random windows of `model.context` + 1 tokens of the concatenated sequences; the losses."""
-    stream = torch.as_tensor(np.concatenate(list(sequences)))
     device = next(model.parameters()).device
+    stream = torch.as_tensor(np.concatenate(list(sequences))).to(device)  # the corpus moves to the device once
+    window = torch.arange(model.context + 1, device=device)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr)
     losses = []
     for _ in range(steps):
         starts = torch.randint(0, len(stream) - model.context - 1, (batch_size,), generator=g)
-        chunk = torch.stack([stream[s:s + model.context + 1] for s in starts]).to(device)
+        chunk = stream[starts.to(device)[:, None] + window]  # the windows, cut out on the device
         logits = model(chunk[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(loss.item())
-    return np.array(losses)
+        losses.append(loss.detach())  # read once at the end: no wait for the GPU on every step
+    return torch.stack(losses).cpu().numpy().astype(np.float64)
 
 
 @torch.no_grad()
