@@ -16,8 +16,8 @@ import nbformat
 INSTALL_TAG = "install-companion"
 COLAB = "https://colab.research.google.com/github"
 # What the chapters import beyond the library: Colab has these preinstalled ...
-COLAB_PREINSTALLED = {"IPython", "matplotlib", "nbformat", "numpy", "PIL", "scipy", "sklearn", "torch", "tqdm",
-                      "xgboost", "yaml"}
+COLAB_PREINSTALLED = {"IPython", "matplotlib", "nbformat", "numpy", "PIL", "scipy", "sklearn", "threadpoolctl",
+                      "torch", "tqdm", "xgboost", "yaml"}
 # ... and not these, which the first cell installs there (with their own dependencies). The library itself
 # is installed without its pins, so that Colab keeps its torch (gigabytes) and NumPy.
 COLAB_EXTRAS = {"mnist1d": "mnist1d==0.0.2.post1", "myst_nb": "myst-nb==1.4.0", "jupytext": "jupytext==1.19.6"}
