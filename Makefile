@@ -20,7 +20,7 @@ unexport MPLBACKEND
 # thread per process: several chapters run at once, and BLAS threads that outnumber the cores busy-wait.
 QUICK_ON_CPU := CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: setup book student chapter test lint references reproduce bench clean
+.PHONY: setup book student chapter test lint references reproduce sweep bench clean
 
 setup: $(INSTALLED)
 
@@ -81,6 +81,13 @@ chapter: $(INSTALLED)
 reproduce: $(INSTALLED)
 	$(BIN)/python -m companion.reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
 		$(if $(CHAPTERS),--chapters $(CHAPTERS))
+
+# A seed sweep, aggregated into each chapter's envelope: make sweep SEEDS=0-4 [PROFILE=full DEVICE=cuda] [CHAPTERS=a,b]
+# [JOBS=2]. Resumable: seeds whose results exist are skipped. On a Slurm cluster, see the README.
+SEEDS ?= 0-4
+sweep: $(INSTALLED)
+	$(if $(filter quick,$(PROFILE)),$(QUICK_ON_CPU)) $(BIN)/python -m companion.reproduce --seeds $(SEEDS) \
+		--jobs $(JOBS) --profile $(PROFILE) --device $(DEVICE) $(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 # Quick-profile timings on this machine (each chapter alone, then a cold and a warm book build), for the
 # Reproducing page: results/bench/quick.json. About three times the book's own build time.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,11 @@ PLANNED = (
 
 
 def book_dir() -> Path:
-    """The folder of the chapter sources."""
+    """The folder of the chapter sources: `$COMPANION_BOOK_DIR` when set (a copy of the sources, or the tests'
+    small chapters, which child processes such as a sweep's jobs must find too), else the checkout's `book/`."""
+    override = os.environ.get("COMPANION_BOOK_DIR")
+    if override:
+        return Path(override)
     root = project_root()
     if root is None:
         raise ConfigError("the book's sources are not here: run this from a checkout of the book (with _toc.yml)")

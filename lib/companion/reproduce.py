@@ -3,6 +3,9 @@
 Each chapter's MyST source is read with jupytext and executed with the given parameters. Result
 files go to a staging folder first and replace `results/<profile>/<chapter>/seed-<seed>/` only when
 the chapter ran to its end, so a failed run leaves earlier (committed) results untouched.
+
+With `--seeds 0-9` it runs a sweep instead (`companion.sweep`): every (chapter, seed) as its own job,
+`--jobs` at a time here or on Slurm (`--launcher slurm`), aggregated into `envelope.json`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for the executed notebooks (default _build/reproduce/<profile>)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    sweep = parser.add_argument_group("seed sweeps (the reproducibility envelope)")
+    sweep.add_argument("--seeds", default="", help="run a sweep over these seeds: '0-9', '0,3,7' or '0-4,10'")
+    sweep.add_argument("--launcher", default="local", help="local (default) or slurm (through submitit)")
+    sweep.add_argument("--jobs", type=int, default=1, help="local launcher: jobs at once (default 1; one GPU each)")
+    sweep.add_argument("--rerun", action="store_true", help="rerun (chapter, seed) pairs whose results exist")
+    sweep.add_argument("--partition", default=None, help="slurm: the partition to submit to")
+    sweep.add_argument("--gpus", type=int, default=None, help="slurm: GPUs per job (default 1 for full, 0 for quick)")
+    sweep.add_argument("--time", type=int, default=None, dest="time_min",
+                       help="slurm: time limit per job in minutes (default 15 for full, 5 for quick)")
     return parser.parse_args(argv)
 
 
@@ -64,7 +77,8 @@ def claims_summary(folder: Path) -> str:
     return f"{sum(r['passed'] for r in records)}/{len(records)}"
 
 
-def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, timeout: int) -> tuple[float, str]:
+def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, timeout: int,
+                    progress: bool = True) -> tuple[float, str]:
     """Run one chapter; on success write `<out>/<name>.ipynb`, move its results into place and return
     (seconds, claims passed). On failure raise, leaving `out` and the results folder as they were."""
     import jupytext
@@ -88,7 +102,7 @@ def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, 
         try:
             parameters = {"profile": profile, "seed": seed, "device": device}
             papermill.execute_notebook(source, executed, parameters=parameters, cwd=str(chapters.book_dir()),
-                                       kernel_name="python3", language="python", progress_bar=True,
+                                       kernel_name="python3", language="python", progress_bar=progress,
                                        execution_timeout=timeout)
         finally:
             for key, value in saved.items():
@@ -126,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"seed must be a non-negative integer, got {args.seed}")
         names = select_chapters(args.chapters)
         resolve_device(args.device)
+        if args.seeds:
+            return run_sweep(args, names)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -134,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] {name}: profile {args.profile}, device {args.device}, seed {args.seed}", flush=True)
         try:
-            seconds, passed = execute_chapter(name, args.profile, args.device, args.seed, out, args.timeout)
+            seconds, passed = execute_chapter(name, args.profile, args.device, args.seed, out, args.timeout,
+                                              args.progress)
         except Exception as err:  # report and go on with the other chapters
             print(f"[{i}/{len(names)}] {name} FAILED: {failure_message(err)}", file=sys.stderr)
             rows.append((name, "-", "failed"))
@@ -152,6 +169,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:{width}s}  {seconds:>8s}  {passed}")
     print(f"executed notebooks in {out}; results in {results_root() / args.profile}")
     return 1 if failed else 0
+
+
+def run_sweep(args: argparse.Namespace, names: list[str]) -> int:
+    """`--seeds`: hand the chapters and seeds to the sweep's launcher (raises ConfigError on bad options)."""
+    from companion import sweep
+
+    if args.seed != 0:
+        raise ConfigError("give either --seed (one run) or --seeds (a sweep), not both")
+    full = args.profile == "full"
+    slurm = {"partition": args.partition, "gpus": (1 if full else 0) if args.gpus is None else args.gpus,
+             "time_min": args.time_min or (15 if full else 5)}
+    return sweep.run_sweep(names, sweep.parse_seeds(args.seeds), args.profile, args.device, launcher=args.launcher,
+                           jobs=args.jobs, work=args.out, timeout=args.timeout, rerun=args.rerun, slurm=slurm)
 
 
 if __name__ == "__main__":

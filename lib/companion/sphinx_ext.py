@@ -21,6 +21,7 @@ from sphinx.util.docutils import SphinxDirective
 from companion import chapters, notebooks
 from companion.chapters import PLANNED
 from companion.claims import fmt
+from companion.envelope import FIGURE, envelope_path
 from companion.paths import committed_results_root, results_root, run_dir
 from companion.provenance import SEP, split_output
 from companion.results import git_commit
@@ -63,6 +64,96 @@ class throughput_node(nodes.General, nodes.Element):
 class ThroughputTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         return [throughput_node()]
+
+
+class envelope_node(nodes.General, nodes.Element):
+    """Placeholder replaced by a chapter's claims over seeds (its committed envelopes)."""
+
+
+class ClaimsEnvelope(SphinxDirective):
+    """A chapter's reproducibility envelope: its key curves as bands over seeds (a figure, placed when the page
+    is read so that Sphinx copies the image) and, when the page is written, each claim's count of seeds."""
+
+    def run(self) -> list[nodes.Node]:
+        slug = self.env.docname.removeprefix("book/")
+        out: list[nodes.Node] = []
+        for path in _envelope_files(slug).values():
+            self.env.note_dependency(str(path))
+            envelope = _read(path)
+            png = path.parent / FIGURE
+            if not envelope or not png.exists():
+                continue
+            self.env.note_dependency(str(png))
+            figure = nodes.figure(classes=["envelope-figure"])
+            rel = "/" + png.relative_to(committed_results_root().parent).as_posix()
+            what = (f"{envelope['profile']} profile over {len(envelope['seeds'])} seeds: the line is the mean, "
+                    "the band the range from the lowest to the highest seed")
+            figure += nodes.image(uri=rel, alt=f"The chapter's key curves, {what}.")
+            figure += nodes.caption("", f"The key curves of this chapter's figures, {what}.")
+            out.append(figure)
+        self.env.companion_envelopes[self.env.docname] = tuple(_envelope_files(slug))
+        out.append(envelope_node(slug=slug))
+        return out
+
+
+def _envelope_files(slug: str) -> dict[str, Path]:
+    """The committed envelope files of a chapter, by profile."""
+    paths = {profile: envelope_path(slug, profile, committed_results_root()) for profile in ("quick", "full")}
+    return {profile: path for profile, path in paths.items() if path.exists()}
+
+
+def _seed_range(seeds: list[int]) -> str:
+    return f"{seeds[0]}–{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1 else \
+        ", ".join(map(str, seeds))
+
+
+def _held(claim: dict | None) -> str:
+    if claim is None:
+        return "–"
+    return f"{claim['holds']} of {claim['n']}"
+
+
+def envelope_intro(envelope: dict) -> nodes.paragraph:
+    """Which seeds, commit, date and time a committed envelope comes from."""
+    sweep = envelope.get("sweep", {})
+    how = ""
+    if sweep.get("wall_time_s"):
+        jobs = f", {sweep['jobs']} jobs at a time" if sweep.get("jobs") else ""
+        how = f"; the sweep took {sweep['wall_time_s'] / 60:.0f} min ({sweep.get('launcher', '?')} launcher{jobs})"
+    devices = sorted({r.get("device") or "?" for r in envelope.get("runs", {}).values()})
+    failed = f" Seeds that did not finish: {', '.join(map(str, envelope['failed']))}." if envelope["failed"] else ""
+    return nodes.paragraph(text=(
+        f"{envelope['profile'].capitalize()} profile, seeds {_seed_range(envelope['seeds'])} "
+        f"({len(envelope['seeds'])} runs) on {', '.join(devices)}, at commit {', '.join(envelope['commits'])}, "
+        f"aggregated {envelope['date'][:10]}{how}.{failed}"))
+
+
+def envelope_table(slug: str) -> list[nodes.Node]:
+    """Each claim: this build's single-seed outcome next to the number of seeds where it held, with the mean,
+    spread and range of its measured value; or how to run a sweep when none is committed."""
+    envelopes = {p: _read(path) for p, path in _envelope_files(slug).items()}
+    envelopes = {p: e for p, e in envelopes.items() if e}
+    if not envelopes:
+        para = nodes.paragraph(text="No seed sweep is committed for this chapter yet: ")
+        para += nodes.literal("", f"python -m companion.reproduce --seeds 0-4 --jobs 2 --chapters {slug}")
+        para += nodes.Text(" runs one and writes its envelope.")
+        return [para]
+    single = _claims(slug, "quick")
+    by_id = {p: {c["id"]: c for c in e["claims"]} for p, e in envelopes.items()}
+    rows = []
+    for cid in dict.fromkeys([*single, *(c for claims in by_id.values() for c in claims)]):
+        rec = next((by_id[p][cid] for p in by_id if cid in by_id[p]), None)
+        spread = "–" if rec is None or rec["mean"] is None else \
+            f"{fmt(rec['mean'])} ± {fmt(rec['sd'])} [{fmt(rec['min'])}, {fmt(rec['max'])}]"
+        rows.append([cid, _outcome(single.get(cid)), _held(by_id.get("quick", {}).get(cid)), spread,
+                     _held(by_id.get("full", {}).get(cid))])
+    why = nodes.paragraph(text=(
+        "One run shows that a claim can hold; a sweep over seeds shows how often it does. Each seed redraws "
+        "everything random (data, initialisation, minibatches) and reruns the whole chapter; the threshold is "
+        "the chapter's own. The band figure above shows how much the key curves move from seed to seed."))
+    intro = [envelope_intro(e) for e in envelopes.values()]
+    return [why, *intro, _table(["claim", "this build (seed 0)", "holds, quick seeds", "measured: mean ± sd [range]",
+                            "holds, full seeds"], rows, [18, 14, 10, 26, 10])]
 
 
 class SyllabusChapters(SphinxDirective):
@@ -146,15 +237,19 @@ def claims_table(app: Sphinx, docname: str) -> list[nodes.Node]:
     out: list[nodes.Node] = []
     for chapter in PLANNED:
         quick, full = _claims(chapter.slug, "quick"), _claims(chapter.slug, "full")
+        seeds = {p: {c["id"]: c for c in (_read(path) or {}).get("claims", [])}
+                 for p, path in _envelope_files(chapter.slug).items()}
         rows = []
         for cid in dict.fromkeys([*quick, *full]):
             rec = quick.get(cid) or full[cid]
+            held = " · ".join(f"{p} {_held(c[cid])}" for p, c in seeds.items() if cid in c) or "–"
             rows.append([_link(app, docname, chapter.slug, cid), f"{rec['statement']} ({rec['where']})",
-                         f"{rec['op']} {fmt(rec['threshold'])}", _outcome(quick.get(cid)), _outcome(full.get(cid))])
+                         f"{rec['op']} {fmt(rec['threshold'])}", _outcome(quick.get(cid)), _outcome(full.get(cid)),
+                         held])
         if rows:
             out.append(nodes.rubric(text=f"{chapter.title} (abstract {chapter.abstract})"))
-            out.append(_table(["claim", "statement (in the paper)", "threshold", "quick", "full"], rows,
-                              [16, 40, 10, 14, 14]))
+            out.append(_table(["claim", "statement (in the paper)", "threshold", "quick", "full",
+                               "holds in seeds"], rows, [16, 36, 10, 13, 13, 12]))
     return out or [nodes.paragraph(text="No chapter has recorded claims yet: build the book to run them.")]
 
 
@@ -257,6 +352,8 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
             badge.parent.insert(badge.parent.index(badge) + 1, run_links(app, slug))
     for node in list(doctree.findall(claims_table_node)):
         node.replace_self(claims_table(app, docname))
+    for node in list(doctree.findall(envelope_node)):
+        node.replace_self(envelope_table(node["slug"]))
     for node in list(doctree.findall(full_runs_node)):
         node.replace_self(full_runs_table(app, docname))
     for node in list(doctree.findall(bench_node)):
@@ -343,10 +440,28 @@ def unique_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
 
 
 def on_env_get_outdated(app: Sphinx, env: Any, added: set, changed: set, removed: set) -> list[str]:
-    """Re-read the pages with run tables whenever anything else is rebuilt (a chapter may have re-run)."""
-    if not (added or changed or removed):
+    """Re-read the pages with run tables whenever anything else is rebuilt (a chapter may have re-run), and
+    the chapters whose set of committed envelopes changed (a changed envelope is a noted dependency)."""
+    envelopes = getattr(env, "companion_envelopes", {})
+    new = [doc for doc, files in envelopes.items()
+           if doc in env.found_docs and tuple(_envelope_files(doc.removeprefix("book/"))) != files]
+    if not (added or changed or removed or new):
         return []
-    return [page for page in DYNAMIC_PAGES if page in env.found_docs]
+    return [page for page in DYNAMIC_PAGES if page in env.found_docs] + new
+
+
+def on_env_before_read_docs(app: Sphinx, env: Any, docnames: list[str]) -> None:
+    if not hasattr(env, "companion_envelopes"):
+        env.companion_envelopes = {}
+
+
+def on_env_purge_doc(app: Sphinx, env: Any, docname: str) -> None:
+    getattr(env, "companion_envelopes", {}).pop(docname, None)
+
+
+def on_env_merge_info(app: Sphinx, env: Any, docnames: set, other: Any) -> None:
+    env.companion_envelopes.update({d: other.companion_envelopes[d] for d in docnames
+                                    if d in getattr(other, "companion_envelopes", {})})
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -358,6 +473,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(bench_node)
     app.add_directive("throughput-table", ThroughputTable)
     app.add_node(throughput_node)
+    app.add_directive("claims-envelope", ClaimsEnvelope)
+    app.add_node(envelope_node)
     app.add_directive("syllabus-chapters", SyllabusChapters)
     app.add_directive("syllabus-courses", SyllabusCourses)
     app.add_config_value("companion_repository", "", "html", [str])
@@ -368,4 +485,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", unique_scripts)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-before-read-docs", on_env_before_read_docs)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

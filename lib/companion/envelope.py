@@ -1,0 +1,190 @@
+"""The reproducibility envelope: how a chapter's claims and key curves vary over seeds.
+
+One seed shows that a claim can hold; the envelope says how often it does. `aggregate` reads the
+run folders `results/<profile>/<chapter>/seed-<s>/` of a sweep and writes
+`results/<profile>/<chapter>/envelope.json`, with, for each claim, the seeds where it held and the
+mean, spread and range of its measured value, and for each key curve of the chapter's figure
+(`companion.envelope_curves`) the mean and the range over seeds at every point; `draw` turns
+those curves into bands (`envelope.png`). The book renders both (`sphinx_ext`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from companion.paths import results_root, run_dir
+
+ENVELOPE = "envelope.json"
+FIGURE = "envelope.png"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One curve of a chapter's figure from one seed's results: `y` against `x`, in panel `panel`."""
+
+    panel: str
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+    xlabel: str = ""
+    ylabel: str = ""
+    xlog: bool = False
+    ylog: bool = False
+
+
+def envelope_path(chapter: str, profile: str, root: Path | None = None) -> Path:
+    """Where a chapter's envelope lives: `<root>/<profile>/<chapter>/envelope.json`."""
+    return run_dir(chapter, profile, 0, root).parent / ENVELOPE
+
+
+def finished_seeds(chapter: str, profile: str, root: Path | None = None) -> list[int]:
+    """Seeds whose run of `chapter` finished: its folder holds `claims.json` (written last) and `results.json`."""
+    folder = run_dir(chapter, profile, 0, root).parent
+    seeds = []
+    for path in folder.glob("seed-*"):
+        suffix = path.name.removeprefix("seed-")
+        if suffix.isdigit() and (path / "claims.json").exists() and (path / "results.json").exists():
+            seeds.append(int(suffix))
+    return sorted(seeds)
+
+
+def _stats(values: list[float]) -> dict[str, float | None]:
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return {"mean": None, "sd": None, "min": None, "max": None}
+    a = np.asarray(finite, dtype=float)
+    return {"mean": float(a.mean()), "sd": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+            "min": float(a.min()), "max": float(a.max())}
+
+
+def aggregate_claims(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per claim (in the order the chapter declares them): the seeds where it held, and the statistics of
+    its measured value. A claim missing from a seed's records counts as not measured there, not as held."""
+    order: dict[str, dict[str, Any]] = {}
+    for records in per_seed.values():
+        for r in records:
+            order.setdefault(r["id"], r)
+    out = []
+    for cid, first in order.items():
+        measured, passed, seeds = [], [], []
+        for seed, records in sorted(per_seed.items()):
+            rec = next((r for r in records if r["id"] == cid), None)
+            if rec is None:
+                continue
+            seeds.append(seed)
+            measured.append(float(rec["measured"]))
+            passed.append(bool(rec["passed"]))
+        out.append({"id": cid, "statement": first["statement"], "where": first["where"], "op": first["op"],
+                    "threshold": first["threshold"], "seeds": seeds, "measured": measured, "passed": passed,
+                    "holds": sum(passed), "n": len(seeds), **_stats(measured)})
+    return out
+
+
+def aggregate_curves(per_seed: dict[int, list[Curve]]) -> list[dict[str, Any]]:
+    """Per curve (matched by panel and label): mean, standard deviation, minimum and maximum over seeds at
+    each x. Seeds must give the same x for a curve; otherwise the settings differed and it is an error."""
+    keys: dict[tuple[str, str], Curve] = {}
+    for curves in per_seed.values():
+        for c in curves:
+            keys.setdefault((c.panel, c.label), c)
+    out = []
+    for (panel, label), first in keys.items():
+        ys = []
+        for seed, curves in sorted(per_seed.items()):
+            c = next((c for c in curves if (c.panel, c.label) == (panel, label)), None)
+            if c is None:
+                continue
+            if not np.allclose(np.asarray(c.x, dtype=float), np.asarray(first.x, dtype=float)):
+                raise ValueError(f"curve {panel!r}/{label!r}: seed {seed} has other x values than the first seed")
+            ys.append(np.asarray(c.y, dtype=float))
+        y = np.stack(ys)
+        out.append({"panel": panel, "label": label, "xlabel": first.xlabel, "ylabel": first.ylabel,
+                    "xlog": first.xlog, "ylog": first.ylog, "n": len(ys),
+                    "x": [float(v) for v in first.x], "mean": np.nanmean(y, axis=0).tolist(),
+                    "sd": (np.nanstd(y, axis=0, ddof=1) if len(ys) > 1 else np.zeros(y.shape[1])).tolist(),
+                    "min": np.nanmin(y, axis=0).tolist(), "max": np.nanmax(y, axis=0).tolist()})
+    return out
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"cannot read {path}: {err}; rerun that seed") from err
+
+
+def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Sequence[int] = (),
+              curves: Callable[[dict[str, Any]], list[Curve]] | None = None, sweep: dict[str, Any] | None = None,
+              root: Path | None = None) -> dict[str, Any]:
+    """Aggregate the finished runs of `seeds` into `envelope.json` (and `envelope.png` when there are curves);
+    return the envelope. `failed` lists the seeds that did not finish (recorded, never dropped silently);
+    `sweep` is what the launcher knows (launcher, jobs, wall time); `curves` extracts a seed's key curves."""
+    root = root if root is not None else results_root()
+    done = [s for s in seeds if s in set(finished_seeds(chapter, profile, root))]
+    if not done:
+        raise ValueError(f"{chapter}: no finished run among seeds {list(seeds)} under {root / profile / chapter}")
+    folders = {s: run_dir(chapter, profile, s, root) for s in done}
+    claims = {s: _read(f / "claims.json") for s, f in folders.items()}
+    provenance = {s: _read(f / "provenance.json") for s, f in folders.items() if (f / "provenance.json").exists()}
+    envelope: dict[str, Any] = {
+        "chapter": chapter, "profile": profile, "seeds": done,
+        "failed": sorted(set(failed) | (set(seeds) - set(done))),
+        "claims": aggregate_claims(claims),
+        "runs": {str(s): {k: p.get(k) for k in ("commit", "device", "wall_time_s", "date")}
+                 for s, p in provenance.items()},
+        "commits": sorted({p.get("commit", "unknown") for p in provenance.values()}),
+        "sweep": sweep or {},
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if curves is not None:
+        envelope["curves"] = aggregate_curves({s: curves(_read(f / "results.json")) for s, f in folders.items()})
+    path = envelope_path(chapter, profile, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(envelope, indent=1) + "\n")
+    if envelope.get("curves"):
+        draw(envelope, path.parent / FIGURE)
+    return envelope
+
+
+def draw(envelope: dict[str, Any], path: Path) -> None:
+    """The key curves as bands: the mean over seeds as a line, the range (minimum to maximum) shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from companion.plots import STYLE
+
+    panels = list(dict.fromkeys(c["panel"] for c in envelope["curves"]))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 0.4, 3.2), squeeze=False)
+        for ax, panel in zip(axes[0], panels, strict=True):
+            for c in (c for c in envelope["curves"] if c["panel"] == panel):
+                line, = ax.plot(c["x"], c["mean"], marker="o" if len(c["x"]) <= 12 else None, ms=3, label=c["label"])
+                ax.fill_between(c["x"], c["min"], c["max"], color=line.get_color(), alpha=0.25, lw=0)
+                ax.set(xlabel=c["xlabel"], ylabel=c["ylabel"], title=panel)
+                if c["xlog"]:
+                    ax.set_xscale("log")
+                if c["ylog"]:
+                    ax.set_yscale("log")
+            ax.legend()
+        n = len(envelope["seeds"])
+        fig.suptitle(f"{envelope['profile']} profile, {n} seeds: mean (line) and range (band)", fontsize=10)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def load(chapter: str, profile: str, root: Path | None = None) -> dict[str, Any] | None:
+    """A chapter's envelope, or None when no sweep has been aggregated."""
+    path = envelope_path(chapter, profile, root)
+    return json.loads(path.read_text()) if path.exists() else None

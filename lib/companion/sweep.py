@@ -1,0 +1,255 @@
+"""Seed sweeps: every (chapter, seed) as an independent job, run here or on a Slurm cluster, then aggregated.
+
+`python -m companion.reproduce --seeds 0-4 --jobs 2` runs each job as its own
+`python -m companion.reproduce` process (so one job's failure or memory cannot touch another),
+`--jobs` at a time, each with one GPU (`CUDA_VISIBLE_DEVICES`) when there are GPUs and one torch
+and BLAS thread on the CPU. `--launcher slurm` submits the same `Job` objects through submitit,
+the standard Slurm client. A failed job is retried once and then reported; a resumed sweep skips
+the (chapter, seed) pairs whose results exist. Each chapter's finished seeds are then aggregated
+into `envelope.json` (`companion.envelope`).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from companion import envelope
+from companion.envelope_curves import CURVES
+from companion.paths import results_root
+from companion.runtime import BLAS_THREAD_VARIABLES, ConfigError
+
+LAUNCHERS = ("local", "slurm")
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """Seeds from '0-9', '0,3,7' or '0-4,10': sorted, without repeats; anything else is a ConfigError."""
+    seeds: set[int] = set()
+    for part in (p.strip() for p in spec.split(",")):
+        lo, sep, hi = part.partition("-")
+        if not lo.isdigit() or (sep and not hi.isdigit()):
+            raise ConfigError(f"seeds must look like '0-9', '0,3,7' or '0-4,10' (non-negative integers), got {spec!r}")
+        first, last = int(lo), int(hi) if sep else int(lo)
+        if last < first:
+            raise ConfigError(f"seed range {part!r} runs backwards")
+        seeds.update(range(first, last + 1))
+    return sorted(seeds)
+
+
+class JobFailed(RuntimeError):
+    """A job's chapter run ended with an error; the message holds the end of its log."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chapter at one seed. Calling it runs `python -m companion.reproduce` for that pair in a child
+    process, its output going to `log`; it returns the run's summary line or raises JobFailed.
+
+    The same object runs on every launcher: here in a thread of the local pool, or pickled by submitit
+    and called on a Slurm node.
+    """
+
+    chapter: str
+    profile: str
+    seed: int
+    device: str
+    notebooks: str
+    log: str
+    timeout: int = 900
+    env: dict[str, str] = field(default_factory=dict)
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "companion.reproduce", "--chapters", self.chapter, "--profile", self.profile,
+                "--seed", str(self.seed), "--device", self.device, "--out", self.notebooks,
+                "--timeout", str(self.timeout), "--no-progress"]
+
+    def __call__(self, extra_env: dict[str, str] | None = None) -> str:
+        Path(self.log).parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env, **(extra_env or {})}
+        with open(self.log, "w") as log:
+            code = subprocess.run(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env).returncode
+        lines = Path(self.log).read_text().splitlines()
+        if code != 0:
+            tail = "\n".join(lines[-12:])
+            raise JobFailed(f"{self.chapter} seed {self.seed} exited with {code} (log {self.log}):\n{tail}")
+        done = [ln.split("] ", 1)[-1] for ln in lines if re.search(r": [0-9.]+ s, claims passed \S+$", ln)]
+        return done[-1] if done else "finished"
+
+
+@dataclass
+class Outcome:
+    """What became of one job after at most two attempts."""
+
+    job: Job
+    attempts: int = 0
+    summary: str = ""
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def local_env(on_gpu: bool) -> dict[str, str]:
+    """What every local job's process gets on the CPU: one BLAS thread (the chapter sets torch's), since
+    several jobs share the cores and BLAS threads that outnumber them busy-wait."""
+    return {} if on_gpu else dict.fromkeys(BLAS_THREAD_VARIABLES, "1")
+
+
+def gpu_count() -> int:
+    """GPUs visible to this process (0 without torch's CUDA)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def launch_local(jobs: Sequence[Job], workers: int, gpus: int | None = None) -> list[Outcome]:
+    """Run jobs `workers` at a time on this machine. With GPUs, each running job holds one of them
+    (`CUDA_VISIBLE_DEVICES`), so `workers` beyond the GPU count wait; on the CPU, jobs get one thread."""
+    gpus = gpu_count() if gpus is None else gpus
+    workers = min(workers, gpus) if gpus else workers
+    slots: queue.Queue[str | None] = queue.Queue()
+    for i in range(workers):
+        slots.put(str(i) if gpus else None)
+
+    def attempt(job: Job) -> tuple[str, str, float]:
+        slot = slots.get()
+        start = time.perf_counter()
+        try:
+            env = {"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}
+            return job(env), "", time.perf_counter() - start
+        except Exception as err:  # noqa: BLE001 - every failure is reported with the job
+            return "", str(err), time.perf_counter() - start
+        finally:
+            slots.put(slot)
+
+    def run_round(outcomes: list[Outcome]) -> None:
+        with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+            for outcome, (summary, error, seconds) in zip(outcomes, pool.map(attempt, [o.job for o in outcomes]),
+                                                           strict=True):
+                outcome.attempts += 1
+                outcome.summary, outcome.error, outcome.seconds = summary, error, seconds
+                report(outcome)
+
+    return with_retry(jobs, run_round)
+
+
+def launch_slurm(jobs: Sequence[Job], *, folder: Path, partition: str | None, gpus: int, time_min: int,
+                 cluster: str | None = None, parallel: int | None = None) -> list[Outcome]:
+    """Submit the jobs to Slurm through submitit (an array job; one GPU each when `gpus`), wait, and retry
+    the failed ones once. `cluster='local'` runs the same job objects through submitit's local
+    executor, as child processes of this one (for tests and for trying a sweep out)."""
+    try:
+        import submitit
+    except ImportError as err:
+        raise ConfigError("the Slurm launcher needs submitit: pip install submitit") from err
+    executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+    params: dict[str, Any] = {"timeout_min": time_min, "gpus_per_node": gpus, "cpus_per_task": 2 if gpus else 1,
+                              "name": "companion-sweep"}
+    if executor.cluster == "slurm":
+        params.update(slurm_partition=partition, slurm_array_parallelism=parallel or len(jobs))
+    executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+
+    def run_round(outcomes: list[Outcome]) -> None:
+        start = time.perf_counter()
+        with executor.batch():
+            handles = [executor.submit(o.job) for o in outcomes]
+        for outcome, handle in zip(outcomes, handles, strict=True):
+            outcome.attempts += 1
+            try:
+                outcome.summary, outcome.error = handle.result(), ""
+            except Exception as err:  # noqa: BLE001 - a failed job or a lost node: reported, then retried
+                outcome.summary, outcome.error = "", f"{type(err).__name__}: {err}"
+            outcome.seconds = time.perf_counter() - start
+            report(outcome)
+
+    return with_retry(jobs, run_round)
+
+
+def with_retry(jobs: Sequence[Job], run_round: Callable[[list[Outcome]], None]) -> list[Outcome]:
+    """Run every job once, then the failed ones once more."""
+    outcomes = [Outcome(job) for job in jobs]
+    run_round(outcomes)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        print(f"retrying {len(failed)} failed job(s) once", flush=True)
+        run_round(failed)
+    return outcomes
+
+
+def report(outcome: Outcome) -> None:
+    job = outcome.job
+    what = outcome.summary.strip() if outcome.ok else "FAILED: " + outcome.error.splitlines()[0]
+    print(f"{job.chapter} seed {job.seed} (attempt {outcome.attempts}, {outcome.seconds:.0f} s): {what}", flush=True)
+
+
+def plan(names: Sequence[str], seeds: Sequence[int], profile: str, device: str, *, work: Path, timeout: int,
+         rerun: bool, root: Path | None = None) -> tuple[list[Job], list[tuple[str, int]]]:
+    """The jobs to run, and the (chapter, seed) pairs skipped because their results exist (unless `rerun`)."""
+    jobs, skipped = [], []
+    for name in names:
+        done = set(envelope.finished_seeds(name, profile, root))
+        for seed in seeds:
+            if seed in done and not rerun:
+                skipped.append((name, seed))
+                continue
+            jobs.append(Job(name, profile, seed, device, notebooks=str(work / f"seed-{seed}"),
+                            log=str(work / "logs" / f"{name}-seed-{seed}.log"), timeout=timeout))
+    return jobs, skipped
+
+
+def run_sweep(names: Sequence[str], seeds: Sequence[int], profile: str, device: str, *, launcher: str = "local",
+              jobs: int = 1, work: Path | None = None, timeout: int = 900, rerun: bool = False,
+              slurm: dict[str, Any] | None = None) -> int:
+    """Run the sweep, aggregate each chapter's envelope and print a summary; return the exit status
+    (1 when any job failed twice, so that scripts notice)."""
+    if launcher not in LAUNCHERS:
+        raise ConfigError(f"unknown launcher {launcher!r}: expected one of {', '.join(LAUNCHERS)}")
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    work = work or Path("_build") / "sweep" / profile
+    todo, skipped = plan(names, seeds, profile, device, work=work, timeout=timeout, rerun=rerun)
+    if skipped:
+        print(f"resuming: {len(skipped)} (chapter, seed) pair(s) have results and are skipped", flush=True)
+    print(f"{len(todo)} job(s): {len(names)} chapter(s) x seeds {seeds[0]}-{seeds[-1]} ({len(seeds)} seeds), "
+          f"{profile} profile, launcher {launcher}" + (f", {jobs} at a time" if launcher == "local" else ""),
+          flush=True)
+    start = time.perf_counter()
+    if launcher == "local":
+        gpus = 0 if device == "cpu" else gpu_count()
+        todo = [Job(**{**j.__dict__, "env": local_env(gpus > 0)}) for j in todo]
+        outcomes = launch_local(todo, jobs, gpus)
+    else:
+        outcomes = launch_slurm(todo, folder=work / "slurm", **(slurm or {}))
+    wall = time.perf_counter() - start
+    failed = [o for o in outcomes if not o.ok]
+    info = {"launcher": launcher, "jobs": jobs if launcher == "local" else None, "seeds": list(seeds),
+            "wall_time_s": round(wall, 1), "ran": len(outcomes), "resumed": len(skipped),
+            "retried": sum(o.attempts > 1 for o in outcomes)}
+    status = 0
+    for name in names:
+        lost = [o.job.seed for o in failed if o.job.chapter == name]
+        try:
+            env = envelope.aggregate(name, profile, seeds, failed=lost, curves=CURVES.get(name), sweep=info,
+                                     root=results_root())
+        except ValueError as err:
+            print(f"{name}: no envelope: {err}", file=sys.stderr)
+            status = 1
+            continue
+        holds = ", ".join(f"{c['id']} {c['holds']}/{c['n']}" for c in env["claims"])
+        print(f"{name}: {holds}" + (f"; failed seeds {env['failed']}" if env["failed"] else ""), flush=True)
+    for o in failed:
+        print(f"FAILED twice: {o.job.chapter} seed {o.job.seed}: {o.error}", file=sys.stderr)
+        status = 1
+    print(f"sweep: {len(outcomes)} job(s) in {wall / 60:.1f} min; envelopes in {results_root() / profile}")
+    return status
