@@ -81,3 +81,16 @@ def small_book(tmp_path, monkeypatch):
     monkeypatch.setattr(chapters, "book_dir", lambda: tmp_path)
     monkeypatch.setattr(chapters, "available", lambda: ["one", "two", "broken"])
     return tmp_path
+
+
+def start_chapter(slug: str, profile: str) -> tuple[list, dict]:
+    """A chapter's code cells, and the namespace after its set-up cell (imports and `start_run`, right after
+    the parameters cell) ran with `profile`, seed 0, on the CPU: tests then run the cells they need in it."""
+    import jupytext
+
+    from companion import chapters
+
+    code = [c for c in jupytext.read(chapters.source(slug), fmt="myst").cells if c.cell_type == "code"]
+    namespace = {"profile": profile, "seed": 0, "device": "cpu"}
+    exec(code[1].source, namespace)
+    return code, namespace

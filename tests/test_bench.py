@@ -45,3 +45,12 @@ def test_throughput_table_says_how_to_measure_until_a_gpu_run_is_committed(tmp_p
     (tmp_path / "sgd-mlp.json").write_text(json.dumps(report))
     text = throughput_table(tmp_path)[0].astext()
     assert all(s in text for s in ["sgd-mlp", "NVIDIA H200", "90,000", "30,000", "3.00", "4% of 67"])
+
+
+def test_the_benchmark_builds_the_book_with_the_makefiles_flags():
+    from companion.bench import jb_flags
+    from companion.paths import project_root
+
+    root = project_root()
+    assert "--warningiserror" in jb_flags(root) and "--nitpick" in jb_flags(root)
+    assert "jupyter-book build . $(JB_FLAGS)" in (root / "Makefile").read_text()

@@ -102,3 +102,12 @@ def test_book_build_fails_on_notebook_errors_and_builds_only_the_toc():
     assert config["only_build_toc_files"] is True
     assert "**/.pytest_cache" in config["exclude_patterns"]
     assert "companion.sphinx_ext" in config["sphinx"]["extra_extensions"]
+
+
+def test_a_chapters_settings_are_read_from_its_source_without_running_it():
+    deep = chapters.settings("sgd-vs-gd", "DEEP")
+    assert set(deep) == {"quick", "full"} and deep["full"]["data"] == "cifar10"
+    models = chapters.settings("hyperbf-transformer", "MODELS", d=384)
+    assert models["HyperBF"]["beta0"] == 1 / (2 * 384)  # the names it refers to are passed in
+    with pytest.raises(ConfigError, match="assigns no 'NOTHING'"):
+        chapters.settings("sgd-vs-gd", "NOTHING")

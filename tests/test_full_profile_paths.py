@@ -4,11 +4,11 @@ A full run needs a GPU and real datasets; this checks that its code path (loadin
 moving to the device) works, so the GPU run does not fail on plumbing.
 """
 
-import jupytext
 import numpy as np
 import pytest
 
 from companion import chapters
+from conftest import start_chapter
 
 # What each chapter's full-profile data cells print about the shapes they built from the synthetic cache.
 EXPECTED_SHAPES = {
@@ -45,10 +45,7 @@ def synthetic_cache(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("slug", chapters.available())
 def test_full_profile_data_cells_run_on_cpu(slug, synthetic_cache, capsys):
-    cells = [c for c in jupytext.read(chapters.source(slug), fmt="myst").cells if c.cell_type == "code"]
-    setup = cells[1].source  # imports and start_run, right after the parameters cell
-    namespace = {"profile": "full", "seed": 0, "device": "cpu"}
-    exec(setup, namespace)
+    cells, namespace = start_chapter(slug, "full")
     for cell in cells:
         if "data" in cell.metadata.get("tags", []):
             exec(cell.source, namespace)

@@ -17,6 +17,7 @@ import pytest
 from companion import chapters
 from companion.paths import committed_results_root, run_dir
 from companion.plots import show_redrawn
+from conftest import start_chapter
 
 matplotlib.use("Agg")
 QUICK = committed_results_root() / "quick"
@@ -58,10 +59,8 @@ def test_full_section_draws_from_a_saved_run(slug, tmp_path, monkeypatch, capsys
     shutil.copytree(quick, run_dir(slug, "full", 0, tmp_path))
     monkeypatch.setenv("COMPANION_RESULTS_DIR", str(tmp_path))
     before, section = section_cells(slug)
-    code = [c for c in before if c.cell_type == "code"]
-    namespace = {"profile": "quick", "seed": 0, "device": "cpu"}
-    exec(code[1].source, namespace)  # imports and start_run
-    for cell in code[2:]:
+    code, namespace = start_chapter(slug, "quick")
+    for cell in code[2:len([c for c in before if c.cell_type == "code"])]:
         if "data" in cell.metadata.get("tags", []):
             exec(cell.source, namespace)  # settings and the quick data the definitions refer to
         else:

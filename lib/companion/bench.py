@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,6 +54,14 @@ def time_chapters(names: list[str], out: Path) -> dict[str, dict[str, Any]]:
     return times
 
 
+def jb_flags(root: Path) -> list[str]:
+    """The flags `make book` gives Jupyter Book: the Makefile's `JB_FLAGS` line."""
+    found = re.search(r"^JB_FLAGS := (.+)$", (root / "Makefile").read_text(), re.M)
+    if found is None:
+        raise RuntimeError(f"no 'JB_FLAGS := ...' line in {root / 'Makefile'}")
+    return found.group(1).split()
+
+
 def time_book(jobs: int, work: Path) -> dict[str, float]:
     """Seconds of a cold book build (empty cache) and of a warm rebuild, as `make book` runs them."""
     root = project_root()
@@ -64,7 +73,7 @@ def time_book(jobs: int, work: Path) -> dict[str, float]:
     config_path = work / "config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     build = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--config", str(config_path),
-             "--path-output", str(work / "out"), "--warningiserror", "--nitpick", "--keep-going"]
+             "--path-output", str(work / "out"), *jb_flags(root)]
     times = {}
     for name in ("cold_s", "warm_s"):
         start = time.perf_counter()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from companion.paths import project_root
 from companion.runtime import ConfigError
@@ -65,3 +67,22 @@ def source(slug: str) -> Path:
         why = "is planned but not written yet" if slug in planned else "is not a chapter of this book"
         raise ConfigError(f"chapter {slug!r} {why}; available chapters: {', '.join(names) or 'none'}")
     return book_dir() / f"{slug}.md"
+
+
+def settings(slug: str, name: str, **names: Any) -> Any:
+    """The value a chapter's code assigns to `name` at top level (a settings table such as `SETTINGS` or
+    `DEEP`), evaluated on its own with `names` (and `dict`) in scope: library code that repeats a chapter's
+    experiment reads its settings from the chapter, so the two cannot drift apart."""
+    import jupytext
+
+    for cell in jupytext.read(source(slug), fmt="myst").cells:
+        if cell.cell_type != "code" or name not in cell.source:
+            continue
+        try:
+            body = ast.parse(cell.source).body
+        except SyntaxError:  # a cell with IPython magics, which assigns no settings
+            continue
+        for node in body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                return eval(compile(ast.Expression(node.value), f"{slug}:{name}", "eval"), {"dict": dict, **names})
+    raise ConfigError(f"chapter {slug!r} assigns no {name!r} at the top level of a code cell")

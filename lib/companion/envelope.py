@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from companion.paths import results_root, run_dir
+from companion.paths import chapter_dir, results_root, run_dir
 
 ENVELOPE = "envelope.json"
 FIGURE = "envelope.png"
@@ -38,16 +39,17 @@ class Curve:
     ylabel: str = ""
     xlog: bool = False
     ylog: bool = False
+    categories: tuple[str, ...] = ()  # names of the x positions 0, 1, ... when x is categorical
 
 
 def envelope_path(chapter: str, profile: str, root: Path | None = None) -> Path:
     """Where a chapter's envelope lives: `<root>/<profile>/<chapter>/envelope.json`."""
-    return run_dir(chapter, profile, 0, root).parent / ENVELOPE
+    return chapter_dir(chapter, profile, root) / ENVELOPE
 
 
 def finished_seeds(chapter: str, profile: str, root: Path | None = None) -> list[int]:
     """Seeds whose run of `chapter` finished: its folder holds `claims.json` (written last) and `results.json`."""
-    folder = run_dir(chapter, profile, 0, root).parent
+    folder = chapter_dir(chapter, profile, root)
     seeds = []
     for path in folder.glob("seed-*"):
         suffix = path.name.removeprefix("seed-")
@@ -57,12 +59,17 @@ def finished_seeds(chapter: str, profile: str, root: Path | None = None) -> list
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
-    finite = [v for v in values if not math.isnan(v)]
-    if not finite:
+    """Mean, sample standard deviation (None for one value), minimum and maximum of the finite values."""
+    a = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if not len(a):
         return {"mean": None, "sd": None, "min": None, "max": None}
-    a = np.asarray(finite, dtype=float)
-    return {"mean": float(a.mean()), "sd": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+    return {"mean": float(a.mean()), "sd": float(a.std(ddof=1)) if len(a) > 1 else None,
             "min": float(a.min()), "max": float(a.max())}
+
+
+def _json_floats(values: Any) -> list[float | None]:
+    """Floats for JSON, with None where a value is not finite (strict JSON has no NaN or infinity)."""
+    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=float)]
 
 
 def aggregate_claims(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -80,10 +87,11 @@ def aggregate_claims(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str
             if rec is None:
                 continue
             seeds.append(seed)
-            measured.append(float(rec["measured"]))
+            measured.append(float(rec["measured"]) if rec["measured"] is not None else math.nan)
             passed.append(bool(rec["passed"]))
         out.append({"id": cid, "statement": first["statement"], "where": first["where"], "op": first["op"],
-                    "threshold": first["threshold"], "seeds": seeds, "measured": measured, "passed": passed,
+                    "threshold": first["threshold"], "seeds": seeds, "measured": _json_floats(measured),
+                    "passed": passed,
                     "holds": sum(passed), "n": len(seeds), **_stats(measured)})
     return out
 
@@ -106,11 +114,15 @@ def aggregate_curves(per_seed: dict[int, list[Curve]]) -> list[dict[str, Any]]:
                 raise ValueError(f"curve {panel!r}/{label!r}: seed {seed} has other x values than the first seed")
             ys.append(np.asarray(c.y, dtype=float))
         y = np.stack(ys)
+        y[~np.isfinite(y)] = np.nan
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a point that no seed measured stays None
+            mean, lo, hi = np.nanmean(y, axis=0), np.nanmin(y, axis=0), np.nanmax(y, axis=0)
+            sd = np.nanstd(y, axis=0, ddof=1) if len(ys) > 1 else np.full(y.shape[1], np.nan)
         out.append({"panel": panel, "label": label, "xlabel": first.xlabel, "ylabel": first.ylabel,
-                    "xlog": first.xlog, "ylog": first.ylog, "n": len(ys),
-                    "x": [float(v) for v in first.x], "mean": np.nanmean(y, axis=0).tolist(),
-                    "sd": (np.nanstd(y, axis=0, ddof=1) if len(ys) > 1 else np.zeros(y.shape[1])).tolist(),
-                    "min": np.nanmin(y, axis=0).tolist(), "max": np.nanmax(y, axis=0).tolist()})
+                    "xlog": first.xlog, "ylog": first.ylog, "categories": list(first.categories), "n": len(ys),
+                    "x": [float(v) for v in first.x], "mean": _json_floats(mean), "sd": _json_floats(sd),
+                    "min": _json_floats(lo), "max": _json_floats(hi)})
     return out
 
 
@@ -121,14 +133,26 @@ def _read(path: Path) -> Any:
         raise ValueError(f"cannot read {path}: {err}; rerun that seed") from err
 
 
+def _sweeps(path: Path, sweep: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The invocations of the sweep behind an envelope, oldest first: a resumed sweep adds the jobs it ran to
+    those of the earlier invocations (whose runs it kept), a sweep with `rerun` starts the record again."""
+    earlier: list[dict[str, Any]] = []
+    if path.exists() and not (sweep or {}).get("rerun"):
+        previous = _read(path)
+        earlier = previous.get("sweeps") or ([previous["sweep"]] if previous.get("sweep") else [])
+    return earlier + ([sweep] if sweep and sweep.get("ran") else [])
+
+
 def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Sequence[int] = (),
               curves: Callable[[dict[str, Any]], list[Curve]] | None = None, sweep: dict[str, Any] | None = None,
               root: Path | None = None) -> dict[str, Any]:
     """Aggregate the finished runs of `seeds` into `envelope.json` (and `envelope.png` when there are curves);
     return the envelope. `failed` lists the seeds that did not finish (recorded, never dropped silently);
-    `sweep` is what the launcher knows (launcher, jobs, wall time); `curves` extracts a seed's key curves."""
+    `sweep` is what the launcher knows of this invocation (launcher, jobs, wall time, machine), added to the
+    record of the earlier ones; `curves` extracts a seed's key curves."""
     root = root if root is not None else results_root()
-    done = [s for s in seeds if s in set(finished_seeds(chapter, profile, root))]
+    # a seed that failed in this sweep is left out even if an earlier run of it left results behind
+    done = [s for s in seeds if s in set(finished_seeds(chapter, profile, root)) and s not in set(failed)]
     if not done:
         raise ValueError(f"{chapter}: no finished run among seeds {list(seeds)} under {root / profile / chapter}")
     folders = {s: run_dir(chapter, profile, s, root) for s in done}
@@ -141,17 +165,21 @@ def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Seque
         "runs": {str(s): {k: p.get(k) for k in ("commit", "device", "wall_time_s", "date")}
                  for s, p in provenance.items()},
         "commits": sorted({p.get("commit", "unknown") for p in provenance.values()}),
-        "sweep": sweep or {},
+        "sweeps": _sweeps(envelope_path(chapter, profile, root), sweep),
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if curves is not None:
         envelope["curves"] = aggregate_curves({s: curves(_read(f / "results.json")) for s, f in folders.items()})
     path = envelope_path(chapter, profile, root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(envelope, indent=1) + "\n")
+    path.write_text(json.dumps(envelope, indent=1, allow_nan=False) + "\n")
     if envelope.get("curves"):
         draw(envelope, path.parent / FIGURE)
     return envelope
+
+
+def _floats(values: list[float | None]) -> np.ndarray:
+    return np.asarray([math.nan if v is None else v for v in values], dtype=float)
 
 
 def draw(envelope: dict[str, Any], path: Path) -> None:
@@ -167,17 +195,30 @@ def draw(envelope: dict[str, Any], path: Path) -> None:
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels) + 0.4, 3.2), squeeze=False)
         for ax, panel in zip(axes[0], panels, strict=True):
-            for c in (c for c in envelope["curves"] if c["panel"] == panel):
-                line, = ax.plot(c["x"], c["mean"], marker="o" if len(c["x"]) <= 12 else None, ms=3, label=c["label"])
-                ax.fill_between(c["x"], c["min"], c["max"], color=line.get_color(), alpha=0.25, lw=0)
+            for i, c in enumerate(c for c in envelope["curves"] if c["panel"] == panel):
+                c = {**c, **{k: _floats(c[k]) for k in ("mean", "min", "max")}}
+                if c.get("categories"):  # categories side by side, each with its range as an error bar
+                    x = np.asarray(c["x"]) + 0.08 * (i - 1)
+                    mean = c["mean"]
+                    ax.errorbar(x, mean, yerr=[mean - c["min"], c["max"] - mean], fmt="o", ms=4,
+                                capsize=3, label=c["label"])
+                    ax.set_xticks(c["x"], c["categories"])
+                else:
+                    line, = ax.plot(c["x"], c["mean"], marker="o" if len(c["x"]) <= 12 else None, ms=3,
+                                    label=c["label"])
+                    ax.fill_between(c["x"], c["min"], c["max"], color=line.get_color(), alpha=0.25, lw=0)
                 ax.set(xlabel=c["xlabel"], ylabel=c["ylabel"], title=panel)
-                if c["xlog"]:
-                    ax.set_xscale("log")
                 if c["ylog"]:
                     ax.set_yscale("log")
-            ax.legend()
+                if c["xlog"]:
+                    ax.set_xscale("log")
+                    if len(c["x"]) <= 8:  # few points over a short log range: label each of them plainly
+                        ax.set_xticks(c["x"], [f"{v:g}" for v in c["x"]])
+                        ax.minorticks_off()
+            ax.legend(fontsize=7.5)
         n = len(envelope["seeds"])
-        fig.suptitle(f"{envelope['profile']} profile, {n} seeds: mean (line) and range (band)", fontsize=10)
+        fig.suptitle(f"{envelope['profile']} profile, {n} seed{'s' * (n != 1)}: the mean, and the range from the "
+                     "lowest to the highest seed (band or bar)", fontsize=10)
         fig.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)

@@ -29,6 +29,11 @@ def committed_results_root() -> Path:
     return (root if root is not None else Path.cwd()) / "results"
 
 
+def chapter_dir(chapter: str, profile: str, root: Path | None = None) -> Path:
+    """Folder of a chapter's runs at one profile (one per seed) and of their envelope: `<root>/<profile>/<chapter>`."""
+    return (root if root is not None else results_root()) / profile / chapter
+
+
 def run_dir(chapter: str, profile: str, seed: int, root: Path | None = None) -> Path:
     """Folder of one run's files: `<root>/<profile>/<chapter>/seed-<seed>`."""
-    return (root if root is not None else results_root()) / profile / chapter / f"seed-{seed}"
+    return chapter_dir(chapter, profile, root) / f"seed-{seed}"

@@ -41,7 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sweep = parser.add_argument_group("seed sweeps (the reproducibility envelope)")
     sweep.add_argument("--seeds", default="", help="run a sweep over these seeds: '0-9', '0,3,7' or '0-4,10'")
     sweep.add_argument("--launcher", default="local", help="local (default) or slurm (through submitit)")
-    sweep.add_argument("--jobs", type=int, default=1, help="local launcher: jobs at once (default 1; one GPU each)")
+    sweep.add_argument("--jobs", type=int, default=1,
+                       help="jobs at once (default 1): locally one GPU each, on Slurm the array's parallelism")
     sweep.add_argument("--rerun", action="store_true", help="rerun (chapter, seed) pairs whose results exist")
     sweep.add_argument("--partition", default=None, help="slurm: the partition to submit to")
     sweep.add_argument("--gpus", type=int, default=None, help="slurm: GPUs per job (default 1 for full, 0 for quick)")
@@ -139,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {args.seed}")
         names = select_chapters(args.chapters)
-        resolve_device(args.device)
         if args.seeds:
-            return run_sweep(args, names)
+            return sweep_from_args(args, names)
+        resolve_device(args.device)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -171,15 +172,23 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def run_sweep(args: argparse.Namespace, names: list[str]) -> int:
-    """`--seeds`: hand the chapters and seeds to the sweep's launcher (raises ConfigError on bad options)."""
+def sweep_from_args(args: argparse.Namespace, names: list[str]) -> int:
+    """`--seeds`: hand the chapters and seeds to the sweep's launcher (raises ConfigError on bad options).
+    The device is checked here for local sweeps only: a Slurm sweep is submitted from a machine that may
+    have no GPU, and each job checks it on its node."""
     from companion import sweep
 
     if args.seed != 0:
         raise ConfigError("give either --seed (one run) or --seeds (a sweep), not both")
+    if args.device not in DEVICES:
+        raise ConfigError(f"unknown device {args.device!r}: expected one of {', '.join(DEVICES)}")
     full = args.profile == "full"
     slurm = {"partition": args.partition, "gpus": (1 if full else 0) if args.gpus is None else args.gpus,
              "time_min": args.time_min or (15 if full else 5)}
+    if args.launcher == "local":
+        resolve_device(args.device)
+        if args.partition or args.gpus is not None or args.time_min:
+            print("note: --partition, --gpus and --time apply to --launcher slurm only", file=sys.stderr)
     return sweep.run_sweep(names, sweep.parse_seeds(args.seeds), args.profile, args.device, launcher=args.launcher,
                            jobs=args.jobs, work=args.out, timeout=args.timeout, rerun=args.rerun, slurm=slurm)
 

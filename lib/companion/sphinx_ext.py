@@ -86,8 +86,8 @@ class ClaimsEnvelope(SphinxDirective):
             self.env.note_dependency(str(png))
             figure = nodes.figure(classes=["envelope-figure"])
             rel = "/" + png.relative_to(committed_results_root().parent).as_posix()
-            what = (f"{envelope['profile']} profile over {len(envelope['seeds'])} seeds: the line is the mean, "
-                    "the band the range from the lowest to the highest seed")
+            what = (f"{envelope['profile']} profile over {len(envelope['seeds'])} seeds: a line or point is the "
+                    "mean, its band or bar the range from the lowest to the highest seed")
             figure += nodes.image(uri=rel, alt=f"The chapter's key curves, {what}.")
             figure += nodes.caption("", f"The key curves of this chapter's figures, {what}.")
             out.append(figure)
@@ -115,17 +115,39 @@ def _held(claim: dict | None) -> str:
 
 def envelope_intro(envelope: dict) -> nodes.paragraph:
     """Which seeds, commit, date and time a committed envelope comes from."""
-    sweep = envelope.get("sweep", {})
     how = ""
-    if sweep.get("wall_time_s"):
-        jobs = f", {sweep['jobs']} jobs at a time" if sweep.get("jobs") else ""
-        how = f"; the sweep took {sweep['wall_time_s'] / 60:.0f} min ({sweep.get('launcher', '?')} launcher{jobs})"
+    sweeps = envelope.get("sweeps", [])
+    if sweeps:
+        parts = []
+        for sweep in sweeps:
+            m = sweep.get("machine", {})
+            where = f" on {m['cores']} cores ({m['processor']})" if m else ""
+            jobs = f", {sweep['jobs']} at a time" if sweep.get("jobs") else ""
+            chapters_ = f" of {len(sweep['chapters'])} chapter(s)" if sweep.get("chapters") else ""
+            parts.append(f"{sweep['ran']} jobs{chapters_} in {sweep['wall_time_s'] / 60:.0f} min "
+                         f"({sweep['launcher']} launcher{jobs}{where})")
+        how = "; the sweep ran " + ", then ".join(parts)
     devices = sorted({r.get("device") or "?" for r in envelope.get("runs", {}).values()})
     failed = f" Seeds that did not finish: {', '.join(map(str, envelope['failed']))}." if envelope["failed"] else ""
     return nodes.paragraph(text=(
         f"{envelope['profile'].capitalize()} profile, seeds {_seed_range(envelope['seeds'])} "
         f"({len(envelope['seeds'])} runs) on {', '.join(devices)}, at commit {', '.join(envelope['commits'])}, "
         f"aggregated {envelope['date'][:10]}{how}.{failed}"))
+
+
+def envelope_summary(envelope: dict) -> nodes.paragraph:
+    """In words: which claims held at every seed, and for the others, at how many, with the measured range
+    against the threshold (so the reader sees whether a failure is near the line or far from it)."""
+    always = [c["id"] for c in envelope["claims"] if c["n"] and c["holds"] == c["n"]]
+    other = [c for c in envelope["claims"] if c["id"] not in always]
+    text = f"At the {envelope['profile']} profile, "
+    text += f"{len(always)} of {len(envelope['claims'])} claims held at every seed"
+    if other:
+        text += "; " + "; ".join(
+            f"{c['id']} held at {c['holds']} of {c['n']} seeds (measured {fmt(c['min'])} to {fmt(c['max'])}, "
+            f"threshold {c['op']} {fmt(c['threshold'])})" if c["min"] is not None else
+            f"{c['id']} was not measured" for c in other)
+    return nodes.paragraph(text=text + ".")
 
 
 def envelope_table(slug: str) -> list[nodes.Node]:
@@ -148,12 +170,15 @@ def envelope_table(slug: str) -> list[nodes.Node]:
         rows.append([cid, _outcome(single.get(cid)), _held(by_id.get("quick", {}).get(cid)), spread,
                      _held(by_id.get("full", {}).get(cid))])
     why = nodes.paragraph(text=(
-        "One run shows that a claim can hold; a sweep over seeds shows how often it does. Each seed redraws "
-        "everything random (data, initialisation, minibatches) and reruns the whole chapter; the threshold is "
-        "the chapter's own. The band figure above shows how much the key curves move from seed to seed."))
+        "One run shows that a claim can hold; a sweep over seeds shows how often it does. Each seed reruns the "
+        "whole chapter with what it draws from its seed (data samples, initial weights, minibatch order) drawn "
+        "afresh; draws the chapter fixes on purpose stay fixed. The thresholds are the chapter's own. Where "
+        "there is a figure above, it shows how far the key curves move from seed to seed."))
     intro = [envelope_intro(e) for e in envelopes.values()]
-    return [why, *intro, _table(["claim", "this build (seed 0)", "holds, quick seeds", "measured: mean ± sd [range]",
-                            "holds, full seeds"], rows, [18, 14, 10, 26, 10])]
+    summaries = [envelope_summary(e) for e in envelopes.values()]
+    header = ["claim", "this build (seed 0)", "holds, quick seeds", "measured: mean ± sd [range]",
+              "holds, full seeds"]
+    return [why, *intro, *summaries, _table(header, rows, [18, 14, 10, 26, 10])]
 
 
 class SyllabusChapters(SphinxDirective):

@@ -18,12 +18,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from companion import envelope
+from companion import bench, envelope
 from companion.envelope_curves import CURVES
 from companion.paths import results_root
 from companion.runtime import BLAS_THREAD_VARIABLES, ConfigError
@@ -65,7 +65,7 @@ class Job:
     notebooks: str
     log: str
     timeout: int = 900
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, hash=False)
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "companion.reproduce", "--chapters", self.chapter, "--profile", self.profile,
@@ -106,21 +106,23 @@ def local_env(on_gpu: bool) -> dict[str, str]:
     return {} if on_gpu else dict.fromkeys(BLAS_THREAD_VARIABLES, "1")
 
 
-def gpu_count() -> int:
-    """GPUs visible to this process (0 without torch's CUDA)."""
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as `CUDA_VISIBLE_DEVICES` entries: those it was given, else all of
+    them (none without torch's CUDA)."""
     import torch
 
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    given = [g.strip() for g in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()]
+    return given[:count] if given else [str(i) for i in range(count)]
 
 
-def launch_local(jobs: Sequence[Job], workers: int, gpus: int | None = None) -> list[Outcome]:
-    """Run jobs `workers` at a time on this machine. With GPUs, each running job holds one of them
-    (`CUDA_VISIBLE_DEVICES`), so `workers` beyond the GPU count wait; on the CPU, jobs get one thread."""
-    gpus = gpu_count() if gpus is None else gpus
-    workers = min(workers, gpus) if gpus else workers
+def launch_local(jobs: Sequence[Job], workers: int, gpus: Sequence[str] = ()) -> list[Outcome]:
+    """Run jobs `workers` at a time on this machine. With `gpus` (CUDA_VISIBLE_DEVICES entries), each
+    running job holds one of them alone, so at most len(gpus) run at once; without, jobs share the CPU."""
+    workers = min(workers, len(gpus)) if gpus else workers
     slots: queue.Queue[str | None] = queue.Queue()
     for i in range(workers):
-        slots.put(str(i) if gpus else None)
+        slots.put(gpus[i] if gpus else None)
 
     def attempt(job: Job) -> tuple[str, str, float]:
         slot = slots.get()
@@ -129,36 +131,46 @@ def launch_local(jobs: Sequence[Job], workers: int, gpus: int | None = None) -> 
             env = {"CUDA_VISIBLE_DEVICES": slot} if slot is not None else {}
             return job(env), "", time.perf_counter() - start
         except Exception as err:  # noqa: BLE001 - every failure is reported with the job
-            return "", str(err), time.perf_counter() - start
+            return "", f"{type(err).__name__}: {err}", time.perf_counter() - start
         finally:
             slots.put(slot)
 
     def run_round(outcomes: list[Outcome]) -> None:
         with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-            for outcome, (summary, error, seconds) in zip(outcomes, pool.map(attempt, [o.job for o in outcomes]),
-                                                           strict=True):
+            running = {pool.submit(attempt, o.job): o for o in outcomes}
+            for future in as_completed(running):  # report each job as it ends
+                outcome = running[future]
                 outcome.attempts += 1
-                outcome.summary, outcome.error, outcome.seconds = summary, error, seconds
+                outcome.summary, outcome.error, outcome.seconds = future.result()
                 report(outcome)
 
     return with_retry(jobs, run_round)
 
 
-def launch_slurm(jobs: Sequence[Job], *, folder: Path, partition: str | None, gpus: int, time_min: int,
-                 cluster: str | None = None, parallel: int | None = None) -> list[Outcome]:
-    """Submit the jobs to Slurm through submitit (an array job; one GPU each when `gpus`), wait, and retry
-    the failed ones once. `cluster='local'` runs the same job objects through submitit's local
-    executor, as child processes of this one (for tests and for trying a sweep out)."""
+def slurm_executor(folder: Path, *, partition: str | None, gpus: int, time_min: int, parallel: int | None = None,
+                   cluster: str = "slurm") -> Any:
+    """A submitit executor for the sweep's jobs: on Slurm, a job array on `partition` with `gpus` GPUs and
+    `time_min` minutes per job, at most `parallel` jobs at once. `cluster='local'` gives submitit's local
+    executor instead, which runs the same job objects as child processes of this one (for tests)."""
     try:
         import submitit
     except ImportError as err:
         raise ConfigError("the Slurm launcher needs submitit: pip install submitit") from err
-    executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+    try:
+        executor = submitit.AutoExecutor(folder=str(folder), cluster=cluster)
+    except RuntimeError as err:  # no `srun` here
+        raise ConfigError(f"--launcher slurm needs a Slurm cluster: {err}") from err
     params: dict[str, Any] = {"timeout_min": time_min, "gpus_per_node": gpus, "cpus_per_task": 2 if gpus else 1,
                               "name": "companion-sweep"}
     if executor.cluster == "slurm":
-        params.update(slurm_partition=partition, slurm_array_parallelism=parallel or len(jobs))
+        params.update(slurm_partition=partition, slurm_array_parallelism=parallel)
     executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    return executor
+
+
+def launch_slurm(jobs: Sequence[Job], executor: Any) -> list[Outcome]:
+    """Submit the jobs through a submitit `executor` (`slurm_executor`), wait for them, and retry the
+    failed ones once. A job's seconds are those from its round's submission to its end (queueing included)."""
 
     def run_round(outcomes: list[Outcome]) -> None:
         start = time.perf_counter()
@@ -173,7 +185,7 @@ def launch_slurm(jobs: Sequence[Job], *, folder: Path, partition: str | None, gp
             outcome.seconds = time.perf_counter() - start
             report(outcome)
 
-    return with_retry(jobs, run_round)
+    return with_retry(jobs, run_round) if jobs else []
 
 
 def with_retry(jobs: Sequence[Job], run_round: Callable[[list[Outcome]], None]) -> list[Outcome]:
@@ -208,42 +220,58 @@ def plan(names: Sequence[str], seeds: Sequence[int], profile: str, device: str, 
     return jobs, skipped
 
 
+def seed_spec(seeds: Sequence[int]) -> str:
+    """Seeds written back compactly, as `parse_seeds` reads them: [0, 1, 2, 5] is '0-2,5'."""
+    runs: list[list[int]] = []
+    for seed in sorted(seeds):
+        if runs and seed == runs[-1][-1] + 1:
+            runs[-1].append(seed)
+        else:
+            runs.append([seed])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
+
+
 def run_sweep(names: Sequence[str], seeds: Sequence[int], profile: str, device: str, *, launcher: str = "local",
               jobs: int = 1, work: Path | None = None, timeout: int = 900, rerun: bool = False,
               slurm: dict[str, Any] | None = None) -> int:
     """Run the sweep, aggregate each chapter's envelope and print a summary; return the exit status
-    (1 when any job failed twice, so that scripts notice)."""
+    (1 when any job failed twice or a chapter could not be aggregated, so that scripts notice).
+    `slurm` holds the Slurm launcher's options (partition, gpus, time_min)."""
     if launcher not in LAUNCHERS:
         raise ConfigError(f"unknown launcher {launcher!r}: expected one of {', '.join(LAUNCHERS)}")
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
     work = work or Path("_build") / "sweep" / profile
     todo, skipped = plan(names, seeds, profile, device, work=work, timeout=timeout, rerun=rerun)
+    if launcher == "local":
+        gpus = [] if device == "cpu" else visible_gpus()
+        jobs = min(jobs, len(gpus)) if gpus else jobs
+        todo = [replace(j, env=local_env(bool(gpus))) for j in todo]
+        run = lambda: launch_local(todo, jobs, gpus)  # noqa: E731
+    else:  # on Slurm, --jobs bounds how many array tasks run at once
+        executor = slurm_executor(work / "slurm", parallel=jobs if jobs > 1 else None, **(slurm or {}))
+        run = lambda: launch_slurm(todo, executor)  # noqa: E731
     if skipped:
         print(f"resuming: {len(skipped)} (chapter, seed) pair(s) have results and are skipped", flush=True)
-    print(f"{len(todo)} job(s): {len(names)} chapter(s) x seeds {seeds[0]}-{seeds[-1]} ({len(seeds)} seeds), "
-          f"{profile} profile, launcher {launcher}" + (f", {jobs} at a time" if launcher == "local" else ""),
-          flush=True)
+    print(f"{len(todo)} job(s): {len(names)} chapter(s) x seeds {seed_spec(seeds)}, {profile} profile, launcher "
+          f"{launcher}" + (f", {jobs} at a time" if launcher == "local" or jobs > 1 else ""), flush=True)
     start = time.perf_counter()
-    if launcher == "local":
-        gpus = 0 if device == "cpu" else gpu_count()
-        todo = [Job(**{**j.__dict__, "env": local_env(gpus > 0)}) for j in todo]
-        outcomes = launch_local(todo, jobs, gpus)
-    else:
-        outcomes = launch_slurm(todo, folder=work / "slurm", **(slurm or {}))
+    outcomes = run()
     wall = time.perf_counter() - start
     failed = [o for o in outcomes if not o.ok]
-    info = {"launcher": launcher, "jobs": jobs if launcher == "local" else None, "seeds": list(seeds),
+    info = {"launcher": launcher, "jobs": jobs, "seeds": list(seeds), "chapters": list(names),
             "wall_time_s": round(wall, 1), "ran": len(outcomes), "resumed": len(skipped),
-            "retried": sum(o.attempts > 1 for o in outcomes)}
+            "retried": sum(o.attempts > 1 for o in outcomes), "rerun": rerun,
+            "machine": bench.machine() if launcher == "local" else None,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     status = 0
     for name in names:
         lost = [o.job.seed for o in failed if o.job.chapter == name]
         try:
             env = envelope.aggregate(name, profile, seeds, failed=lost, curves=CURVES.get(name), sweep=info,
                                      root=results_root())
-        except ValueError as err:
-            print(f"{name}: no envelope: {err}", file=sys.stderr)
+        except Exception as err:  # noqa: BLE001 - one chapter's bad results must not cost the others theirs
+            print(f"{name}: no envelope: {type(err).__name__}: {err}", file=sys.stderr)
             status = 1
             continue
         holds = ", ".join(f"{c['id']} {c['holds']}/{c['n']}" for c in env["claims"])

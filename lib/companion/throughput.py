@@ -8,8 +8,8 @@ backward, counted by torch) and, on a GPU with a known peak, the fraction of tha
 
 `python -m companion.throughput --workload sgd-mlp|hyperbf-transformer --device cuda` measures the
 two heaviest full-profile trainings of the book: the CIFAR-10 MLP of the SGD chapter and the HyperBF
-transformer. The workloads repeat those chapters' full settings, on random images of CIFAR-10's shape
-(the loops' speed does not depend on the pixels).
+transformer. The workloads read those chapters' full settings from the chapters, and train on random
+images of CIFAR-10's shape (the loops' speed does not depend on the pixels).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from companion import chapters
 from companion.runtime import device_name, resolve_device
-from companion.training import train_classifier
+from companion.training import make_optimizer, train_classifier
 
 # Dense peak FLOP/s by GPU (vendor data sheets): plain float32, TF32 tensor cores, bfloat16. The first name
 # contained in the device's name wins, so the PCIe part comes before the SXM one.
@@ -82,15 +83,15 @@ def book_loop(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int
 
 
 def dataloader_loop(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device, *, epochs: int,
-                    batch_size: int, lr: float, weight_decay: float, precision: torch.dtype | None = None,
-                    optimizer: str = "sgd", momentum: float = 0.0) -> float:
+                    batch_size: int, precision: torch.dtype | None = None, cosine: bool = False,
+                    **optimiser: Any) -> float:
     """Images per second of the usual loop: data in host memory, a shuffling DataLoader (no workers: the
-    arrays are in memory), each batch copied to the device; timed over epochs 2..E-1 like `book_loop`."""
+    arrays are in memory), each batch copied to the device, the same optimiser (and cosine schedule) as
+    `train_classifier` builds; timed over epochs 2..E-1 like `book_loop`."""
     loader = DataLoader(TensorDataset(x.cpu(), y.cpu()), batch_size=batch_size, shuffle=True, drop_last=True,
                         pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(0))
-    params = model.parameters()
-    opt = (torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay) if optimizer == "adamw"
-           else torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum))
+    opt = make_optimizer(model, **optimiser)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * len(loader)) if cosine else None
     start = None
     for epoch in range(1, epochs):
         if epoch == 2:
@@ -103,24 +104,26 @@ def dataloader_loop(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if schedule is not None:
+                schedule.step()
     _sync(device)
     return (epochs - 2) * len(loader) * batch_size / (time.perf_counter() - start)
 
 
 def compare(make_model: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor, device: torch.device, *,
-            epochs: int, batch_size: int, lr: float, weight_decay: float, precision: torch.dtype | None = None,
-            optimizer: str = "sgd") -> dict[str, Any]:
-    """Both loops on the same model, data and device; images per second, ratio, FLOPs and share of peak."""
+            epochs: int, batch_size: int, precision: torch.dtype | None = None, **recipe: Any) -> dict[str, Any]:
+    """Both loops on the same model, data, recipe (`train_classifier`'s keywords: lr, weight_decay, optimizer,
+    decay, cosine, momentum) and device; images per second, ratio, FLOPs and share of peak."""
     if epochs < 3:
         raise ValueError("epochs must be at least 3: the first warms up and the last is not timed")
-    recipe = dict(batch_size=batch_size, lr=lr, weight_decay=weight_decay, optimizer=optimizer)
+    recipe = dict(batch_size=batch_size, precision=precision, **recipe)
     xd, yd = x.to(device), y.to(device)
     torch.manual_seed(0)
     flops = flops_per_image(make_model().to(device), xd[:batch_size], yd[:batch_size], precision)
     torch.manual_seed(0)
-    book = book_loop(make_model().to(device), xd, yd, epochs=epochs, precision=precision, **recipe)
+    book = book_loop(make_model().to(device), xd, yd, epochs=epochs, **recipe)
     torch.manual_seed(0)
-    plain = dataloader_loop(make_model().to(device), x, y, device, epochs=epochs, precision=precision, **recipe)
+    plain = dataloader_loop(make_model().to(device), x, y, device, epochs=epochs, **recipe)
     peak = peak_flops(device, precision)
     return {"device": device_name(device), "images": len(x), "epochs_timed": epochs - 2, "batch_size": batch_size,
             "precision": str(precision or torch.float32).removeprefix("torch."),
@@ -130,19 +133,26 @@ def compare(make_model: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tenso
 
 
 def workload(name: str) -> tuple[Callable[[], nn.Module], dict[str, Any]]:
-    """The model factory and recipe of one of the book's two heaviest full-profile trainings."""
-    if name == "sgd-mlp":  # the SGD chapter's deep MLP on CIFAR-10 (DEEP["full"], main batch size)
+    """The model factory and recipe of one of the book's two heaviest full-profile trainings, read from the
+    chapter's own settings (the SGD chapter's `DEEP["full"]` main run, the HyperBF transformer's
+    `SETTINGS["full"]` and its "HyperBF" model)."""
+    if name == "sgd-mlp":
         from companion.models import mlp
 
-        return (lambda: mlp((3072, 512, 512, 512, 512, 10))), dict(batch_size=32, lr=0.05, weight_decay=7e-3)
-    if name == "hyperbf-transformer":  # the HyperBF transformer of its chapter (SETTINGS["full"])
+        D = chapters.settings("sgd-vs-gd", "DEEP")["full"]
+        return (lambda: mlp(D["widths"])), dict(batch_size=D["main_batch"], lr=D["lr"], weight_decay=D["main_wd"])
+    if name == "hyperbf-transformer":
         from companion.hyperbf_transformer import ViT
 
-        def make() -> nn.Module:
-            return ViT(32, 4, 3, 384, 6, 6, classes=10, hidden=1536, centres=11, attention="gaussian",
-                       mlp="rbf", beta0=1 / (2 * 384))
+        S = chapters.settings("hyperbf-transformer", "SETTINGS")["full"]
+        kind = chapters.settings("hyperbf-transformer", "MODELS", d=S["dim"])["HyperBF"]
 
-        return make, dict(batch_size=512, lr=1e-3, weight_decay=0.05, optimizer="adamw", precision=torch.bfloat16)
+        def make() -> nn.Module:
+            return ViT(S["image"], S["patch"], S["channels"], S["dim"], S["depth"], S["heads"], classes=10,
+                       hidden=S["hidden"], centres=S["centres"], **kind)
+
+        recipe = {k: v for k, v in S["recipe"].items() if k != "epochs"}
+        return make, dict(recipe, precision=getattr(torch, S["precision"]) if S["precision"] else None)
     raise ValueError(f"unknown workload {name!r}: expected sgd-mlp or hyperbf-transformer")
 
 

@@ -33,6 +33,25 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 20
         return loss / len(x), correct / len(x)
 
 
+def make_optimizer(model: nn.Module, *, lr: float, weight_decay: float, momentum: float = 0.0,
+                   optimizer: str = "sgd", decay: str = "all") -> torch.optim.Optimizer:
+    """SGD (coupled weight decay, heavy-ball `momentum`) or AdamW (decoupled decay, betas (0.9, 0.999)) over
+    the model's trainable parameters, in one group per weight-decay rate: every parameter with
+    `decay="all"`, only the weights of linear and convolutional layers with `decay="matrices"`."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if decay not in ("all", "matrices"):
+        raise ValueError(f"decay must be 'all' or 'matrices', got {decay!r}")
+    matrices = {id(m.weight) for m in model.modules() if isinstance(m, nn.Linear | nn.modules.conv._ConvNd)}
+    rates = [weight_decay if decay == "all" or id(p) in matrices else 0.0 for p in params]
+    groups = [{"params": [p for p, r in zip(params, rates, strict=True) if r == rate], "weight_decay": rate}
+              for rate in sorted(set(rates))]
+    if optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
+    if optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
+
+
 def update_norm(groups: list[dict]) -> torch.Tensor:
     """The norm of the regularised gradient, sqrt(sum over parameters of |grad + wd * p|^2), over optimiser
     parameter groups (each with its `weight_decay`): plain SGD moves by lr times this vector.
@@ -85,19 +104,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
         raise ValueError(f"lr must be positive, got {lr}")
     if not 1 <= batch_size <= n:
         raise ValueError(f"batch_size must be between 1 and the {n} training points, got {batch_size}")
-    params = [p for p in model.parameters() if p.requires_grad]
-    if decay not in ("all", "matrices"):
-        raise ValueError(f"decay must be 'all' or 'matrices', got {decay!r}")
-    matrices = {id(m.weight) for m in model.modules() if isinstance(m, nn.Linear | nn.modules.conv._ConvNd)}
-    rates = [weight_decay if decay == "all" or id(p) in matrices else 0.0 for p in params]
-    groups = [{"params": [p for p, r in zip(params, rates, strict=True) if r == rate], "weight_decay": rate}
-              for rate in sorted(set(rates))]
-    if optimizer == "sgd":
-        opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=lr, momentum=momentum)
-    elif optimizer == "adamw":
-        opt = torch.optim.AdamW(groups, lr=lr)
-    else:
-        raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {optimizer!r}")
+    opt = make_optimizer(model, lr=lr, weight_decay=weight_decay, momentum=momentum, optimizer=optimizer,
+                         decay=decay)
+    groups = opt.param_groups
     updates = epochs * (n // batch_size) if max_updates is None else min(max_updates, epochs * (n // batch_size))
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(updates, 1)) if cosine else None
     steps = torch.optim.lr_scheduler.MultiStepLR(opt, list(milestones), 0.1) if milestones else None
