@@ -68,8 +68,9 @@ def _stats(values: list[float]) -> dict[str, float | None]:
 
 
 def _json_floats(values: Any) -> list[float | None]:
-    """Floats for JSON, with None where a value is not finite (strict JSON has no NaN or infinity)."""
-    return [float(v) if math.isfinite(v) else None for v in np.asarray(values, dtype=float)]
+    """Floats for JSON to 7 significant digits (float32's precision, which the runs compute in), with None where
+    a value is not finite (strict JSON has no NaN or infinity)."""
+    return [float(f"{v:.7g}") if math.isfinite(v) else None for v in np.asarray(values, dtype=float)]
 
 
 def aggregate_claims(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
