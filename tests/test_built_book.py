@@ -64,6 +64,12 @@ def test_every_figure_carries_its_provenance_note(slug):
         note = re.search(r'<p class="figure-provenance">(.*?)</p>', figure, re.DOTALL)
         assert note, f"a figure without its provenance note: {figure[:200]}"
         text = re.sub(r"<[^>]+>", "", note.group(1))
+        if "envelope-figure" in figure:  # the bands over seeds, drawn from the committed sweep
+            pattern = (r"quick profile · seeds [\d–, ]+ · cpu .+ · commit [0-9a-f]{12}.* · aggregated [\d-]{10} · "
+                       rf"results/quick/{slug}/envelope\.png")
+            assert re.search(pattern, text), text
+            assert "Regenerate: make sweep SEEDS=" in text and f"CHAPTERS={slug}" in text
+            continue
         pattern = (r"quick profile · seed \d+ · cpu .+ · commit ([0-9a-f]{12}(-dirty)?|unknown) · "
                    rf"drawn [\d.]+ s into the run · results/quick/{slug}/seed-\d+/figures/[\w-]+\.png")
         assert re.search(pattern, text), text

@@ -25,6 +25,7 @@ from companion.envelope import FIGURE, envelope_path
 from companion.paths import committed_results_root, results_root, run_dir
 from companion.provenance import SEP, split_output
 from companion.results import git_commit
+from companion.sweep import seed_spec as sweep_spec
 
 DYNAMIC_PAGES = ("book/claims", "book/reproducing")
 logger = logging.getLogger(__name__)
@@ -90,10 +91,27 @@ class ClaimsEnvelope(SphinxDirective):
                     "mean, its band or bar the range from the lowest to the highest seed")
             figure += nodes.image(uri=rel, alt=f"The chapter's key curves, {what}.")
             figure += nodes.caption("", f"The key curves of this chapter's figures, {what}.")
+            figure += nodes.legend("", envelope_provenance(envelope, rel.lstrip("/")))
             out.append(figure)
         self.env.companion_envelopes[self.env.docname] = tuple(_envelope_files(slug))
         out.append(envelope_node(slug=slug))
         return out
+
+
+def envelope_provenance(envelope: dict, png: str) -> nodes.paragraph:
+    """The band figure's provenance note, like every figure's: profile, seeds, devices, commits, date and file,
+    and the command that draws it again (re-aggregating the seeds that exist, running the missing ones)."""
+    devices = sorted({r.get("device") or "?" for r in envelope.get("runs", {}).values()})
+    fields = [f"{envelope['profile']} profile", f"seeds {_seed_range(envelope['seeds'])}", ", ".join(devices),
+              f"commit {', '.join(envelope['commits'])}", f"aggregated {envelope['date'][:10]}", png]
+    device = "" if envelope["profile"] == "quick" else " DEVICE=cuda"
+    command = (f"make sweep SEEDS={sweep_spec(envelope['seeds'])} PROFILE={envelope['profile']}{device} "
+               f"CHAPTERS={envelope['chapter']}")
+    note = nodes.paragraph(classes=["figure-provenance"])
+    note += nodes.strong("", "Provenance: ")
+    note += nodes.Text(SEP.join(fields) + ". Regenerate: ")
+    note += nodes.literal("", command)
+    return note
 
 
 def _envelope_files(slug: str) -> dict[str, Path]:
