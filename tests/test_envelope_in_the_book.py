@@ -13,11 +13,11 @@ HTML = Path(__file__).resolve().parents[1] / "_build" / "html"
 built = pytest.mark.skipif(not (HTML / "index.html").exists(), reason="book not built: run `make book`")
 
 
-def write_envelope(root: Path, slug: str) -> None:
+def write_envelope(root: Path, slug: str, sd: float | None = 0.2) -> None:
     """An envelope of one claim (>= 0.5) measured 0.6, 0.4 and 0.8 at seeds 0, 1 and 2."""
     claim = {"id": "a-claim", "statement": "s", "where": "w", "op": ">=", "threshold": 0.5, "seeds": [0, 1, 2],
              "measured": [0.6, 0.4, 0.8], "passed": [True, False, True], "holds": 2, "n": 3, "mean": 0.6,
-             "sd": 0.2, "min": 0.4, "max": 0.8}
+             "sd": sd, "min": 0.4, "max": 0.8}
     sweep = {"launcher": "local", "jobs": 2, "ran": 3, "chapters": [slug], "wall_time_s": 120.0,
              "machine": {"processor": "a CPU", "cores": 2}}
     path = envelope.envelope_path(slug, "quick", root)
@@ -45,6 +45,12 @@ def test_a_committed_sweep_shows_how_often_each_claim_held_and_where_it_came_fro
     assert "3 jobs of 1 chapter(s) in 2 min (local launcher, 2 at a time on 2 cores (a CPU))" in intro.astext()
     text = table.astext()
     assert "2 of 3" in text and "0.6 ± 0.2 [0.4, 0.8]" in text
+
+
+def test_a_claim_without_a_spread_shows_a_dash_for_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sphinx_ext, "committed_results_root", lambda: tmp_path)
+    write_envelope(tmp_path, "sgd-vs-gd", sd=None)  # as aggregate_claims writes it for one finite value
+    assert "0.6 ± – [0.4, 0.8]" in sphinx_ext.envelope_table("sgd-vs-gd")[-1].astext()
 
 
 @built

@@ -137,10 +137,7 @@ def _read(path: Path) -> Any:
 def _sweeps(path: Path, sweep: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The invocations of the sweep behind an envelope, oldest first: a resumed sweep adds the jobs it ran to
     those of the earlier invocations (whose runs it kept), a sweep with `rerun` starts the record again."""
-    earlier: list[dict[str, Any]] = []
-    if path.exists() and not (sweep or {}).get("rerun"):
-        previous = _read(path)
-        earlier = previous.get("sweeps") or ([previous["sweep"]] if previous.get("sweep") else [])
+    earlier = _read(path)["sweeps"] if path.exists() and not (sweep or {}).get("rerun") else []
     return earlier + ([sweep] if sweep and sweep.get("ran") else [])
 
 
@@ -153,9 +150,11 @@ def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Seque
     record of the earlier ones; `curves` extracts a seed's key curves."""
     root = root if root is not None else results_root()
     # a seed that failed in this sweep is left out even if an earlier run of it left results behind
-    done = [s for s in seeds if s in set(finished_seeds(chapter, profile, root)) and s not in set(failed)]
+    finished = set(finished_seeds(chapter, profile, root)) - set(failed)
+    done = [s for s in seeds if s in finished]
     if not done:
         raise ValueError(f"{chapter}: no finished run among seeds {list(seeds)} under {root / profile / chapter}")
+    path = envelope_path(chapter, profile, root)
     folders = {s: run_dir(chapter, profile, s, root) for s in done}
     claims = {s: _read(f / "claims.json") for s, f in folders.items()}
     provenance = {s: _read(f / "provenance.json") for s, f in folders.items() if (f / "provenance.json").exists()}
@@ -166,12 +165,11 @@ def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Seque
         "runs": {str(s): {k: p.get(k) for k in ("commit", "device", "wall_time_s", "date")}
                  for s, p in provenance.items()},
         "commits": sorted({p.get("commit", "unknown") for p in provenance.values()}),
-        "sweeps": _sweeps(envelope_path(chapter, profile, root), sweep),
+        "sweeps": _sweeps(path, sweep),
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if curves is not None:
         envelope["curves"] = aggregate_curves({s: curves(_read(f / "results.json")) for s, f in folders.items()})
-    path = envelope_path(chapter, profile, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(envelope, indent=1, allow_nan=False) + "\n")
     if envelope.get("curves"):

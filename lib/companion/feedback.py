@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.runtime import to_device_async
+
 RULES = ("backprop", "feedback-alignment", "sign-symmetry", "circuit")
 
 
@@ -132,10 +134,8 @@ def impair_feedback(model: nn.Module, removed: float = 0.0, noise: float = 0.0,
 
         def damage(grad: torch.Tensor, mask: torch.Tensor = mask) -> torch.Tensor:
             if noise:  # drawn on the CPU, so a seed gives the same kicks on every device
-                kick = torch.randn(grad.shape, generator=g)
-                if grad.is_cuda:  # a pinned copy does not wait for the GPU's queue to drain
-                    kick = kick.pin_memory()
-                grad = grad + kick.to(grad, non_blocking=True) * noise * grad.abs().mean()
+                kick = to_device_async(torch.randn(grad.shape, generator=g), grad.device).to(grad.dtype)
+                grad = grad + kick * noise * grad.abs().mean()
             return grad * mask
 
         handles.append(layer.B.register_hook(damage))

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from companion.runtime import to_device_async
+
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
@@ -31,9 +33,7 @@ def crop_and_flip(batch: torch.Tensor, generator: torch.Generator, pad: int = 4,
     padded = nn.functional.pad(batch, (pad, pad, pad, pad))
     draws = torch.randint(0, 2 * pad + 1, (3, n), generator=generator)
     draws[2] = torch.randint(0, 2, (n,), generator=generator) * int(flip)
-    if batch.device.type == "cuda":  # a pinned copy does not wait for the GPU's queue to drain
-        draws = draws.pin_memory()
-    dy, dx, flips = draws.to(batch.device, non_blocking=True)  # one small copy per batch
+    dy, dx, flips = to_device_async(draws, batch.device)  # one small copy per batch
     flips = flips.bool()
     rows = (dy[:, None] + torch.arange(h, device=batch.device)).view(n, 1, h, 1)
     cols = dx[:, None] + torch.arange(w, device=batch.device)

@@ -104,3 +104,11 @@ def single_threaded_blas() -> None:
 
 
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def to_device_async(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A small host tensor (random draws made on the CPU so that a seed gives the same ones on every device) on
+    `device`, without the host waiting for the GPU's queue to drain: copied from pinned memory, asynchronously."""
+    if device.type == "cuda":
+        t = t.pin_memory()
+    return t.to(device, non_blocking=True)

@@ -101,8 +101,7 @@ class ClaimsEnvelope(SphinxDirective):
 def envelope_provenance(envelope: dict, png: str) -> nodes.paragraph:
     """The band figure's provenance note, like every figure's: profile, seeds, devices, commits, date and file,
     and the command that draws it again (re-aggregating the seeds that exist, running the missing ones)."""
-    devices = sorted({r.get("device") or "?" for r in envelope.get("runs", {}).values()})
-    fields = [f"{envelope['profile']} profile", f"seeds {_seed_range(envelope['seeds'])}", ", ".join(devices),
+    fields = [f"{envelope['profile']} profile", f"seeds {_seed_range(envelope['seeds'])}", _devices(envelope),
               f"commit {', '.join(envelope['commits'])}", f"aggregated {envelope['date'][:10]}", png]
     device = "" if envelope["profile"] == "quick" else " DEVICE=cuda"
     command = (f"make sweep SEEDS={sweep_spec(envelope['seeds'])} PROFILE={envelope['profile']}{device} "
@@ -121,8 +120,13 @@ def _envelope_files(slug: str) -> dict[str, Path]:
 
 
 def _seed_range(seeds: list[int]) -> str:
-    return f"{seeds[0]}–{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 1 else \
-        ", ".join(map(str, seeds))
+    """Seeds for reading: [0, 1, 2, 5] is '0–2, 5'."""
+    return sweep_spec(seeds).replace("-", "–").replace(",", ", ")
+
+
+def _devices(envelope: dict) -> str:
+    """The devices the envelope's runs ran on."""
+    return ", ".join(sorted({r.get("device") or "?" for r in envelope.get("runs", {}).values()}))
 
 
 def _held(claim: dict | None) -> str:
@@ -145,11 +149,10 @@ def envelope_intro(envelope: dict) -> nodes.paragraph:
             parts.append(f"{sweep['ran']} jobs{chapters_} in {sweep['wall_time_s'] / 60:.0f} min "
                          f"({sweep['launcher']} launcher{jobs}{where})")
         how = "; the sweep ran " + ", then ".join(parts)
-    devices = sorted({r.get("device") or "?" for r in envelope.get("runs", {}).values()})
     failed = f" Seeds that did not finish: {', '.join(map(str, envelope['failed']))}." if envelope["failed"] else ""
     return nodes.paragraph(text=(
         f"{envelope['profile'].capitalize()} profile, seeds {_seed_range(envelope['seeds'])} "
-        f"({len(envelope['seeds'])} runs) on {', '.join(devices)}, at commit {', '.join(envelope['commits'])}, "
+        f"({len(envelope['seeds'])} runs) on {_devices(envelope)}, at commit {', '.join(envelope['commits'])}, "
         f"aggregated {envelope['date'][:10]}{how}.{failed}"))
 
 
@@ -183,8 +186,10 @@ def envelope_table(slug: str) -> list[nodes.Node]:
     rows = []
     for cid in dict.fromkeys([*single, *(c for claims in by_id.values() for c in claims)]):
         rec = next((by_id[p][cid] for p in by_id if cid in by_id[p]), None)
-        spread = "–" if rec is None or rec["mean"] is None else \
-            f"{fmt(rec['mean'])} ± {fmt(rec['sd'])} [{fmt(rec['min'])}, {fmt(rec['max'])}]"
+        spread = "–"
+        if rec is not None and rec["mean"] is not None:
+            sd = "–" if rec["sd"] is None else fmt(rec["sd"])  # one seed has no spread
+            spread = f"{fmt(rec['mean'])} ± {sd} [{fmt(rec['min'])}, {fmt(rec['max'])}]"
         rows.append([cid, _outcome(single.get(cid)), _held(by_id.get("quick", {}).get(cid)), spread,
                      _held(by_id.get("full", {}).get(cid))])
     why = nodes.paragraph(text=(

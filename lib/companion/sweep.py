@@ -2,31 +2,31 @@
 
 `python -m companion.reproduce --seeds 0-4 --jobs 2` runs each job as its own
 `python -m companion.reproduce` process (so one job's failure or memory cannot touch another),
-`--jobs` at a time, each with one GPU (`CUDA_VISIBLE_DEVICES`) when there are GPUs and one torch
-and BLAS thread on the CPU. `--launcher slurm` submits the same `Job` objects through submitit,
-the standard Slurm client. A failed job is retried once and then reported; a resumed sweep skips
-the (chapter, seed) pairs whose results exist. Each chapter's finished seeds are then aggregated
-into `envelope.json` (`companion.envelope`).
+`--jobs` at a time, each with one GPU (`CUDA_VISIBLE_DEVICES`) when there are GPUs (on the CPU,
+every chapter's `start_run` gives it one torch and one BLAS thread). `--launcher slurm` submits
+the same `Job` objects through submitit, the standard Slurm client. A failed job is retried once
+and then reported; a resumed sweep skips the (chapter, seed) pairs whose results exist. Each
+chapter's finished seeds are then aggregated into `envelope.json` (`companion.envelope`).
 """
 
 from __future__ import annotations
 
 import os
 import queue
-import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from companion import bench, envelope
 from companion.envelope_curves import CURVES
-from companion.paths import results_root
-from companion.runtime import BLAS_THREAD_VARIABLES, ConfigError
+from companion.paths import results_root, run_dir
+from companion.reproduce import claims_summary
+from companion.runtime import ConfigError
 
 LAUNCHERS = ("local", "slurm")
 
@@ -52,7 +52,7 @@ class JobFailed(RuntimeError):
 @dataclass(frozen=True)
 class Job:
     """One chapter at one seed. Calling it runs `python -m companion.reproduce` for that pair in a child
-    process, its output going to `log`; it returns the run's summary line or raises JobFailed.
+    process, its output going to `log`; it returns the claims the run passed or raises JobFailed.
 
     The same object runs on every launcher: here in a thread of the local pool, or pickled by submitit
     and called on a Slurm node.
@@ -65,7 +65,6 @@ class Job:
     notebooks: str
     log: str
     timeout: int = 900
-    env: dict[str, str] = field(default_factory=dict, hash=False)
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "companion.reproduce", "--chapters", self.chapter, "--profile", self.profile,
@@ -74,15 +73,13 @@ class Job:
 
     def __call__(self, extra_env: dict[str, str] | None = None) -> str:
         Path(self.log).parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, **(extra_env or {})}
+        env = {**os.environ, **(extra_env or {})}
         with open(self.log, "w") as log:
             code = subprocess.run(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env).returncode
-        lines = Path(self.log).read_text().splitlines()
         if code != 0:
-            tail = "\n".join(lines[-12:])
+            tail = "\n".join(Path(self.log).read_text().splitlines()[-12:])
             raise JobFailed(f"{self.chapter} seed {self.seed} exited with {code} (log {self.log}):\n{tail}")
-        done = [ln.split("] ", 1)[-1] for ln in lines if re.search(r": [0-9.]+ s, claims passed \S+$", ln)]
-        return done[-1] if done else "finished"
+        return f"claims passed {claims_summary(run_dir(self.chapter, self.profile, self.seed))}"
 
 
 @dataclass
@@ -98,12 +95,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.error
-
-
-def local_env(on_gpu: bool) -> dict[str, str]:
-    """What every local job's process gets on the CPU: one BLAS thread (the chapter sets torch's), since
-    several jobs share the cores and BLAS threads that outnumber them busy-wait."""
-    return {} if on_gpu else dict.fromkeys(BLAS_THREAD_VARIABLES, "1")
 
 
 def visible_gpus() -> list[str]:
@@ -246,7 +237,6 @@ def run_sweep(names: Sequence[str], seeds: Sequence[int], profile: str, device: 
     if launcher == "local":
         gpus = [] if device == "cpu" else visible_gpus()
         jobs = min(jobs, len(gpus)) if gpus else jobs
-        todo = [replace(j, env=local_env(bool(gpus))) for j in todo]
         run = lambda: launch_local(todo, jobs, gpus)  # noqa: E731
     else:  # on Slurm, --jobs bounds how many array tasks run at once
         executor = slurm_executor(work / "slurm", parallel=jobs if jobs > 1 else None, **(slurm or {}))
