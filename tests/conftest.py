@@ -1,15 +1,57 @@
-"""Test session set-up: results written by tests (and by nbval's kernels) go to a temporary folder; shared data."""
+"""Test session set-up: results written by tests (and by nbval's kernels) go to a temporary folder; shared data;
+nbval compares `from-training` cells by their text and the bands of their numbers over seeds."""
 
+import functools
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 import torch
 
+from companion import envelope, printed
 from companion.data import load_digits, standardize
+from companion.paths import committed_results_root
 
 os.environ["COMPANION_RESULTS_DIR"] = tempfile.mkdtemp(prefix="companion-test-results-")
 os.environ.pop("MPLBACKEND", None)
+
+
+def pytest_configure(config):
+    """With --nbval: the output sanitizers come from `companion.printed` (one list for nbval and the bands), and
+    cells tagged `from-training` are compared by `printed.compare_cell` instead of letter by letter."""
+    if not getattr(config.option, "nbval", False):
+        return
+    if config.option.nbval_sanitize_with is None:
+        path = Path(tempfile.mkdtemp(prefix="companion-nbval-")) / "sanitize.cfg"
+        path.write_text(printed.sanitize_config())
+        config.option.nbval_sanitize_with = str(path)
+    from nbval.plugin import IPyNbCell
+
+    exact = IPyNbCell.compare_outputs
+    if getattr(exact, "companion", False):
+        return
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        if not printed.tagged(self.cell):
+            return exact(self, test, ref, skip_compare)
+        why, bands = printed_bands(str(self.parent.fspath))
+        self.comparison_traceback = [why] if why else printed.compare_cell(test, ref, bands.get(str(self.cell_num)))
+        return not self.comparison_traceback
+
+    compare_outputs.companion = True
+    IPyNbCell.compare_outputs = compare_outputs
+
+
+@functools.cache
+def printed_bands(notebook):
+    """(why they cannot be used, or None; the bands by code-cell index) for a reference notebook's printed
+    numbers, from its chapter's committed quick envelope."""
+    import nbformat
+
+    record = (envelope.load(Path(notebook).stem, "quick", committed_results_root()) or {}).get("printed")
+    why = printed.stale(record, nbformat.read(notebook, as_version=4))
+    return why, ({} if why else record["cells"])
 
 
 @pytest.fixture(scope="session")

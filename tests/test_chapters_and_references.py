@@ -39,8 +39,9 @@ def test_unknown_chapter_error_lists_available_chapters():
         chapters.source("nope")
 
 
-def code_cells(notebook) -> list[str]:
-    return [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
+def code_cells(notebook) -> list[tuple[str, list[str]]]:
+    """Each code cell's source and tags (nbval reads the tags, `from-training` among them, from the reference)."""
+    return [("".join(c["source"]), c.get("metadata", {}).get("tags", []))
             for c in notebook["cells"]
             if c["cell_type"] == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
 

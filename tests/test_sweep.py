@@ -82,12 +82,13 @@ def test_a_sweep_runs_local_jobs_retries_a_flaky_one_and_aggregates(tiny_book, m
     monkeypatch.setenv("SWEEP_FLAKY", str(tiny_book / "flaky-marker"))
     status = reproduce.main(["--chapters", "sgd-vs-gd", "--seeds", "0-3", "--jobs", "2", "--device", "cpu",
                              "--out", str(tiny_book / "work")])
-    out = capsys.readouterr().out
-    assert status == 0
+    out, err = capsys.readouterr()
+    assert status == 0, err
     assert "sgd-vs-gd seed 1 (attempt 1" in out and "FAILED" in out  # the first attempt failed...
     assert "sgd-vs-gd seed 1 (attempt 2" in out  # ...and was retried
     env = envelope.load("sgd-vs-gd", "quick")
     assert env["seeds"] == [0, 1, 2, 3] and env["failed"] == []
+    assert env["printed"]["seeds"] == [0, 1, 2, 3]  # the bands of printed numbers, from the seeds' notebooks
     (claim,) = env["claims"]
     assert claim["holds"] == 2 and claim["n"] == 4 and claim["passed"] == [True, True, False, False]
     assert claim["mean"] == pytest.approx(1.5) and claim["min"] == 0 and claim["max"] == 3

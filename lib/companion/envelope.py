@@ -5,7 +5,9 @@ run folders `results/<profile>/<chapter>/seed-<s>/` of a sweep and writes
 `results/<profile>/<chapter>/envelope.json`, with, for each claim, the seeds where it held and the
 mean, spread and range of its measured value, and for each key curve of the chapter's figure
 (`companion.envelope_curves`) the mean and the range over seeds at every point; `draw` turns
-those curves into bands (`envelope.png`). The book renders both (`sphinx_ext`).
+those curves into bands (`envelope.png`). The book renders both (`sphinx_ext`). From the sweep's executed
+notebooks it also records the band of every number that a `from-training` cell prints (`printed`), against
+which `make test` checks the reference notebooks on any machine (`companion.printed`).
 """
 
 from __future__ import annotations
@@ -143,11 +145,13 @@ def _sweeps(path: Path, sweep: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Sequence[int] = (),
               curves: Callable[[dict[str, Any]], list[Curve]] | None = None, sweep: dict[str, Any] | None = None,
-              root: Path | None = None) -> dict[str, Any]:
+              root: Path | None = None, notebooks: Path | None = None) -> dict[str, Any]:
     """Aggregate the finished runs of `seeds` into `envelope.json` (and `envelope.png` when there are curves);
     return the envelope. `failed` lists the seeds that did not finish (recorded, never dropped silently);
     `sweep` is what the launcher knows of this invocation (launcher, jobs, wall time, machine), added to the
-    record of the earlier ones; `curves` extracts a seed's key curves."""
+    record of the earlier ones; `curves` extracts a seed's key curves; `notebooks` is the sweep's folder of
+    executed notebooks (`seed-<s>/<chapter>.ipynb`), whose printed numbers give the `printed` bands (an earlier
+    envelope's bands are kept when no seed's notebook is there)."""
     root = root if root is not None else results_root()
     # a seed that failed in this sweep is left out even if an earlier run of it left results behind
     finished = set(finished_seeds(chapter, profile, root)) - set(failed)
@@ -168,6 +172,11 @@ def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Seque
         "sweeps": _sweeps(path, sweep),
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    printed_bands = _printed(chapter, done, notebooks)
+    if printed_bands is not None:
+        envelope["printed"] = printed_bands
+    elif path.exists() and "printed" in _read(path):
+        envelope["printed"] = _read(path)["printed"]
     if curves is not None:
         envelope["curves"] = aggregate_curves({s: curves(_read(f / "results.json")) for s, f in folders.items()})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -175,6 +184,20 @@ def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Seque
     if envelope.get("curves"):
         draw(envelope, path.parent / FIGURE)
     return envelope
+
+
+def _printed(chapter: str, seeds: Sequence[int], notebooks: Path | None) -> dict[str, Any] | None:
+    """The bands of the numbers the chapter's `from-training` cells print, over the seeds whose executed
+    notebook the sweep left in `notebooks`, or None when there is none."""
+    from companion.printed import record
+
+    if notebooks is None:
+        return None
+    found = {s: notebooks / f"seed-{s}" / f"{chapter}.ipynb" for s in seeds}
+    found = {s: p for s, p in found.items() if p.exists()}
+    if not found:
+        return None
+    return record({s: _read(p) for s, p in found.items()})
 
 
 def _floats(values: list[float | None]) -> np.ndarray:

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from companion import chapters
@@ -79,9 +80,11 @@ def claims_summary(folder: Path) -> str:
 
 
 def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, timeout: int,
-                    progress: bool = True) -> tuple[float, str]:
+                    progress: bool = True, edit: Callable[[str], str] | None = None) -> tuple[float, str]:
     """Run one chapter; on success write `<out>/<name>.ipynb`, move its results into place and return
-    (seconds, claims passed). On failure raise, leaving `out` and the results folder as they were."""
+    (seconds, claims passed). On failure raise, leaving `out` and the results folder as they were.
+    `edit` rewrites the chapter's MyST text before it runs: a variant of the chapter, as the tests make to
+    show that a real change to the code is caught."""
     import jupytext
     import nbformat
     import papermill
@@ -91,7 +94,8 @@ def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, 
         staging = Path(tmp) / "results"
         source = Path(tmp) / f"{name}.ipynb"
         executed = Path(tmp) / f"{name}.executed.ipynb"
-        notebook = jupytext.read(chapters.source(name), fmt="myst")
+        text = chapters.source(name).read_text()
+        notebook = jupytext.reads(edit(text) if edit else text, fmt="myst")
         if not any("parameters" in c.metadata.get("tags", []) for c in notebook.cells):
             raise ConfigError(f"chapter {name!r} has no code cell tagged 'parameters' (profile, seed, device)")
         nbformat.write(notebook, source)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from companion.paths import committed_results_root, project_root, results_root, run_dir
-from companion.runtime import Run
+from companion.runtime import Run, cpu_platform
 
 
 def to_jsonable(value: Any) -> Any:
@@ -65,6 +65,8 @@ def provenance(run: Run, params: dict[str, Any]) -> dict[str, Any]:
         "commit": git_commit(),
         "params": to_jsonable(params),
         # float32 arithmetic on a GPU: TF32 tensor cores for matrix products and convolutions, or not
+        # what decides the rounding of a CPU run (kernel paths, BLAS), so that a difference can be traced
+        "platform": cpu_platform(),
         "tf32": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
         "versions": {
             "python": platform.python_version(),

@@ -106,6 +106,56 @@ def single_threaded_blas() -> None:
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+# Environment variables that choose a CPU kernel path, and with it the rounding of floating-point results.
+KERNEL_VARIABLES = ("ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE", "MKL_ENABLE_INSTRUCTIONS",
+                    "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
+
+
+def cpu_platform() -> dict[str, object]:
+    """What decides how a CPU run rounds: the processor, torch's kernel path (ATen's CPU capability) and its
+    BLAS, NumPy's SIMD loops, the BLAS libraries loaded (with the core type OpenBLAS chose), and the
+    variables set that select any of these."""
+    import platform
+    import re
+
+    from threadpoolctl import threadpool_info
+
+    blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    info: dict[str, object] = {
+        "machine": platform.machine(),
+        "processor": _processor_name(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_blas": blas.group(1) if blas else "unknown",
+        "numpy_simd": _numpy_simd(),
+        "blas": [{k: lib.get(k) for k in ("internal_api", "version", "architecture")} for lib in threadpool_info()
+                 if lib.get("user_api") == "blas"],
+        "variables": {name: os.environ[name] for name in KERNEL_VARIABLES if name in os.environ},
+    }
+    return info
+
+
+def _processor_name() -> str:
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _numpy_simd() -> list[str]:
+    """NumPy's SIMD targets in use here (beyond its baseline), from its private registry (empty if it moved)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:
+        return []
+    return [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+
+
 def to_device_async(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     """A small host tensor (random draws made on the CPU so that a seed gives the same ones on every device) on
     `device`, without the host waiting for the GPU's queue to drain: copied from pinned memory, asynchronously."""

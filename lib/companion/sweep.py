@@ -259,7 +259,7 @@ def run_sweep(names: Sequence[str], seeds: Sequence[int], profile: str, device: 
         lost = [o.job.seed for o in failed if o.job.chapter == name]
         try:
             env = envelope.aggregate(name, profile, seeds, failed=lost, curves=CURVES.get(name), sweep=info,
-                                     root=results_root())
+                                     root=results_root(), notebooks=work)
         except Exception as err:  # noqa: BLE001 - one chapter's bad results must not cost the others theirs
             print(f"{name}: no envelope: {type(err).__name__}: {err}", file=sys.stderr)
             status = 1
