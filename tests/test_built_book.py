@@ -45,6 +45,16 @@ def test_reproducing_page_lists_committed_full_runs_or_says_they_are_pending():
         assert "No full-profile run is committed yet" in page
 
 
+def test_reproducing_page_says_how_each_chapter_is_compared_across_machines():
+    from companion import printed
+
+    page = (HTML / "book" / "reproducing.html").read_text()
+    table = page[page.index("numbers and verdicts in bands"):]
+    for slug in chapters.available():
+        assert f"<p>{slug}</p>" in table
+    assert printed.TAG in page and "ATEN_CPU_CAPABILITY" in page
+
+
 @pytest.mark.parametrize("slug", chapters.available())
 def test_chapter_page_has_a_claims_badge_linked_to_its_claims_section(slug):
     page = (HTML / "book" / f"{slug}.html").read_text()

@@ -9,15 +9,25 @@ def stream(text):
     return {"output_type": "stream", "name": "stdout", "text": text}
 
 
-def test_split_marks_numbers_and_verdicts_and_keeps_names_with_digits():
+def test_split_marks_numbers_verdicts_and_names_with_digits():
     skeleton, tokens = printed.split("NC1 at 0.126, conv2   rank 11  PASS\nbound 3.35e+04 (x_1 = -2)")
-    assert skeleton == "NC1 at #, conv2 rank # PASS|FAIL\nbound # (x_1 = #)"
-    assert [t.text for t in tokens] == ["0.126", "11", "PASS", "3.35e+04", "-2"]
-    assert [t.kind for t in tokens] == ["number", "number", "verdict", "number", "number"]
+    assert skeleton == "@ at #, @ rank # PASS|FAIL\nbound # (@ = #)"
+    assert [t.text for t in tokens] == ["NC1", "0.126", "conv2", "11", "PASS", "3.35e+04", "x_1", "-2"]
+    assert [t.kind for t in tokens] == ["label", "number", "label", "number", "verdict", "number", "label",
+                                        "number"]
+
+
+def test_a_name_with_the_seed_in_it_must_be_the_reference_runs():
+    band = printed.bands({0: "[stream:stdout]\ncnn3 s0 acc 0.9\n", 1: "[stream:stdout]\ncnn3 s1 acc 0.91\n"})
+    assert band["skeleton"] == "[stream:stdout]\n@ @ acc #"
+    ref = [stream("cnn3 s0 acc 0.9\n")]
+    assert printed.compare_cell([stream("cnn3 s0 acc 0.905\n")], ref, band) == []
+    assert "reference printed s0" in printed.compare_cell([stream("cnn3 s1 acc 0.905\n")], ref, band)[1]
 
 
 def test_table_column_widths_do_not_count():
     assert printed.split("a    0.98   PASS")[0] == printed.split("a  0.1   PASS")[0]
+    assert printed.split("claim measured\n----- --------")[0] == printed.split("claim measured\n----- -------")[0]
 
 
 @pytest.mark.parametrize(("number", "unit"), [("0.12", 0.01), ("126", 1.0), ("3.35e+04", 100.0), ("1e-2", 0.01),

@@ -10,7 +10,8 @@ A chapter's printed outputs are of two kinds.
   taken out (its *skeleton*), and each number must lie in the **band** that its value spans over the seeds
   of the chapter's envelope, widened on each side by twice the band's width, and never by less than one
   unit of its last printed digit. A verdict (PASS or FAIL) that every seed printed alike must be printed so
-  again; one that differed between seeds may come out either way.
+  again; one that differed between seeds may come out either way. A name with digits (`cnn3 s1`, where
+  `s1` can be the seed a network was trained from) must be the reference run's.
 
 Rounding perturbs a run less than a new seed does (a new seed redraws the initialisation, the data order
 and the data), so a run on another machine lands inside that band, while a real change to the code
@@ -46,8 +47,11 @@ SKIPPED_MIME = ("image/png", "image/jpeg", "image/svg+xml", "application/vnd.jup
 # A number standing alone: not part of a name (`NC1`, `conv2`, `sigma_1`), with an optional sign and exponent.
 _NUMBER = r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w])"
 _VERDICT = r"\b(?:PASS|FAIL)\b"
-_TOKEN = re.compile(f"(?P<number>{_NUMBER})|(?P<verdict>{_VERDICT})")
-NUMBER_MARK, VERDICT_MARK = "#", "PASS|FAIL"
+# A name with digits in it (`cnn3`, `s1`, `NC1`): the run's seed can be part of it, as in a network trained
+# from seed `s1`, so it is compared with the reference run's name, which had the same seed.
+_LABEL = r"\b(?=\w*\d)(?=\w*[A-Za-z])\w+\b"
+_TOKEN = re.compile(f"(?P<number>{_NUMBER})|(?P<verdict>{_VERDICT})|(?P<label>{_LABEL})")
+MARKS = {"number": "#", "verdict": "PASS|FAIL", "label": "@"}
 
 
 def sanitize_config() -> str:
@@ -90,7 +94,7 @@ def _join(value: Any) -> str:
 class Token:
     """A number or a verdict in printed text, as printed."""
 
-    kind: str  # "number" or "verdict"
+    kind: str  # "number", "verdict" or "label"
     text: str
 
     @property
@@ -99,10 +103,12 @@ class Token:
 
 
 def split(text: str) -> tuple[str, list[Token]]:
-    """The skeleton of `text` (numbers and verdicts replaced by marks, runs of spaces made one, so that a
-    table's column widths do not count) and its tokens in order."""
+    """The skeleton of `text` (numbers and verdicts replaced by marks, runs of spaces made one and runs of
+    dashes one rule, so that a table's column widths do not count) and its tokens in order."""
     tokens = [Token(m.lastgroup or "", m.group()) for m in _TOKEN.finditer(text)]
-    skeleton = _TOKEN.sub(lambda m: NUMBER_MARK if m.lastgroup == "number" else VERDICT_MARK, text)
+    skeleton = _TOKEN.sub(lambda m: MARKS[m.lastgroup or "number"], text)
+    # a table's rule under its header is as wide as its widest number: any run of dashes is one rule
+    skeleton = re.sub(r"-{3,}", "---", skeleton)
     skeleton = "\n".join(re.sub(r"[ \t]+", " ", line).strip() for line in skeleton.splitlines())
     return skeleton, tokens
 
@@ -130,6 +136,9 @@ def bands(texts: Mapping[int, str]) -> dict[str, Any]:
         if column[0].kind == "verdict":
             out.append({"kind": "verdict", "values": sorted({t.text for t in column})})
             continue
+        if column[0].kind == "label":
+            out.append({"kind": "label"})
+            continue
         values = [t.value for t in column]
         finite = [v for v in values if math.isfinite(v)]
         out.append({"kind": "number", "lo": min(finite) if finite else None, "hi": max(finite) if finite else None,
@@ -145,10 +154,16 @@ def allowed(band: Mapping[str, Any]) -> tuple[float, float]:
     return lo - margin, hi + margin
 
 
-def check_tokens(tokens: Sequence[Token], band_tokens: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Each token against its band: the problems, one line each (empty when every token is inside)."""
+def check_tokens(tokens: Sequence[Token], band_tokens: Sequence[Mapping[str, Any]],
+                 reference: Sequence[Token]) -> list[str]:
+    """Each token against its band (a name against the reference run's): the problems, one line each (empty
+    when every token is inside)."""
     problems = []
-    for i, (token, band) in enumerate(zip(tokens, band_tokens, strict=True)):
+    for i, (token, band, ref) in enumerate(zip(tokens, band_tokens, reference, strict=True)):
+        if band["kind"] == "label":
+            if token.text != ref.text:
+                problems.append(f"token {i}: {token.text}, where the reference printed {ref.text}")
+            continue
         if band["kind"] == "verdict":
             if token.text not in band["values"]:
                 problems.append(f"token {i}: {token.text}, but every seed printed {band['values'][0]}")
@@ -174,16 +189,16 @@ def compare_cell(test: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[
     if band.get("skeleton") is None:
         return ["the seeds printed this cell with different text, so its numbers cannot be compared; "
                 "make its text independent of the seed"]
-    ref_skeleton, _ = split(cell_text(reference, clean))
+    ref_skeleton, ref_tokens = split(cell_text(reference, clean))
     if ref_skeleton != band["skeleton"]:
         return ["the band over seeds is stale (the reference prints other text than the sweep did): "
                 "rerun the chapter's seed sweep (make sweep CHAPTERS=<chapter>)",
                 *_diff(band["skeleton"], ref_skeleton, "sweep", "reference")]
     skeleton, tokens = split(cell_text(test, clean))
     if skeleton != ref_skeleton:
-        return ["the text differs (numbers and verdicts set aside as # and PASS|FAIL):",
+        return ["the text differs (numbers, verdicts and names with digits set aside as #, PASS|FAIL and @):",
                 *_diff(ref_skeleton, skeleton, "reference", "this run")]
-    problems = check_tokens(tokens, band["tokens"])
+    problems = check_tokens(tokens, band["tokens"], ref_tokens)
     if problems:
         lines = cell_text(test, clean)
         return [f"{len(problems)} number(s) or verdict(s) outside the band over seeds "

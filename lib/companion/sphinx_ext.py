@@ -67,6 +67,13 @@ class ThroughputTable(SphinxDirective):
         return [throughput_node()]
 
 
+class ComparisonTable(SphinxDirective):
+    """How `make test` compares each chapter's reference notebook with a new run (`companion.printed`)."""
+
+    def run(self) -> list[nodes.Node]:
+        return comparison_table(committed_results_root().parent / "tests" / "notebooks")
+
+
 class envelope_node(nodes.General, nodes.Element):
     """Placeholder replaced by a chapter's claims over seeds (its committed envelopes)."""
 
@@ -313,6 +320,32 @@ def full_runs_table(app: Sphinx, docname: str) -> nodes.Node:
     return _table(["chapter", "device", "date", "minutes", "commit"], rows, [20, 30, 12, 8, 14])
 
 
+def comparison_table(references: Path) -> list[nodes.Node]:
+    """Per chapter: its code cells with output compared to the letter, those from training (with how many
+    numbers and verdicts are held to bands over which seeds), and those not compared."""
+    from companion.printed import TAG, UNCOMPARED, code_cells
+
+    rows = []
+    for chapter in PLANNED:
+        notebook = _read(references / f"{chapter.slug}.ipynb")
+        if not notebook:
+            continue
+        cells = [c for c in code_cells(notebook) if c.get("outputs")]
+        tags = [set(c.get("metadata", {}).get("tags", [])) for c in cells]
+        uncompared = sum(bool(t & set(UNCOMPARED)) for t in tags)
+        trained = sum(TAG in t and not t & set(UNCOMPARED) for t in tags)
+        record = (_read(envelope_path(chapter.slug, "quick", committed_results_root())) or {}).get("printed") or {}
+        bands = record.get("cells", {}).values()
+        tokens = sum(t["kind"] != "label" for band in bands for t in band.get("tokens") or [])
+        seeds = sweep_spec(record["seeds"]) if record.get("seeds") else "–"
+        rows.append([chapter.slug, str(len(cells) - trained - uncompared), str(trained), str(tokens), seeds,
+                     str(uncompared)])
+    if not rows:
+        return [nodes.paragraph(text="No reference notebook yet: make references writes them.")]
+    header = ["chapter", "exact", "from training", "numbers and verdicts in bands", "seeds", "not compared"]
+    return [_table(header, rows, [22, 8, 10, 10, 8, 10])]
+
+
 def bench_table(path: Path) -> list[nodes.Node]:
     """The committed `make bench` timings: machine and date, then seconds per chapter and the book's builds."""
     report = _read(path)
@@ -518,6 +551,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("claims-table", ClaimsTable)
     app.add_directive("full-runs-table", FullRunsTable)
     app.add_directive("bench-table", BenchTable)
+    app.add_directive("comparison-table", ComparisonTable)
     app.add_node(bench_node)
     app.add_directive("throughput-table", ThroughputTable)
     app.add_node(throughput_node)
