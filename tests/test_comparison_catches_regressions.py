@@ -38,7 +38,7 @@ def test_a_doubled_learning_rate_moves_numbers_from_training_out_of_their_bands(
     """canonical-representation trains its MLP at lr 0.05; at 0.1 its alignments leave the seeds' bands."""
     edit = replace_once('widths=(64, 128, 128, 128, 10), lr=0.05,', 'widths=(64, 128, 128, 128, 10), lr=0.1,')
     problems, cells = run_variant("canonical-representation", edit, tmp_path)
-    banded = {i: lines for i, lines in problems.items() if printed.tagged(cells[i])}
+    banded = {i: lines for i, lines in problems.items() if printed.comparison(cells[i]) == "bands"}
     assert banded, f"no from-training cell failed; problems: {problems}"
     assert any("outside" in line for lines in banded.values() for line in lines)
 
@@ -51,7 +51,7 @@ def test_a_library_function_off_by_a_tenth_of_a_percent_fails_an_exact_cell(tmp_
                         'conv_frobenius_norm = lambda *args, **kw: 1.001 * _norm(*args, **kw)\n'
                         'run = start_run("sparse-norm-bounds", profile, seed, device)')
     problems, cells = run_variant("sparse-norm-bounds", edit, tmp_path)
-    exact = {i: lines for i, lines in problems.items() if not printed.tagged(cells[i])}
+    exact = {i: lines for i, lines in problems.items() if printed.comparison(cells[i]) == "exact"}
     assert any("1.001000" in line for lines in exact.values() for line in lines), problems
     # the claim that every seed passed fails, and the claims table says so although its numbers are banded
     assert any("every seed printed PASS" in line for lines in problems.values() for line in lines), problems

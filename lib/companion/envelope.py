@@ -173,10 +173,10 @@ def aggregate(chapter: str, profile: str, seeds: Sequence[int], *, failed: Seque
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     printed_bands = _printed(chapter, done, notebooks)
+    if printed_bands is None and path.exists():  # no notebook of this sweep's seeds: keep the earlier bands
+        printed_bands = _read(path).get("printed")
     if printed_bands is not None:
         envelope["printed"] = printed_bands
-    elif path.exists() and "printed" in _read(path):
-        envelope["printed"] = _read(path)["printed"]
     if curves is not None:
         envelope["curves"] = aggregate_curves({s: curves(_read(f / "results.json")) for s, f in folders.items()})
     path.parent.mkdir(parents=True, exist_ok=True)

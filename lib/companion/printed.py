@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +65,9 @@ def sanitize(text: str) -> str:
     return text
 
 
-def cell_text(outputs: Sequence[Mapping[str, Any]], clean: Callable[[str], str] = sanitize) -> str:
+def cell_text(outputs: Sequence[Mapping[str, Any]]) -> str:
     """A code cell's outputs as one text, in order: consecutive stream outputs of one name merged, every other
-    output by its MIME types (figures left out), each part headed by its kind, `clean` applied to each."""
+    output by its MIME types (figures left out), each part headed by its kind and sanitized."""
     parts: list[tuple[str, str]] = []
     for out in outputs:
         if out.get("output_type") == "stream":
@@ -83,7 +83,7 @@ def cell_text(outputs: Sequence[Mapping[str, Any]], clean: Callable[[str], str] 
             for mime, value in sorted(out.get("data", {}).items()):
                 if mime not in SKIPPED_MIME:
                     parts.append((mime, _join(value) if not isinstance(value, Mapping) else repr(value)))
-    return "\n".join(f"[{key}]\n{clean(text)}" for key, text in parts)
+    return "\n".join(f"[{key}]\n{sanitize(text)}" for key, text in parts)
 
 
 def _join(value: Any) -> str:
@@ -92,7 +92,7 @@ def _join(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Token:
-    """A number or a verdict in printed text, as printed."""
+    """A number, a verdict or a name with digits in printed text, as printed."""
 
     kind: str  # "number", "verdict" or "label"
     text: str
@@ -103,8 +103,8 @@ class Token:
 
 
 def split(text: str) -> tuple[str, list[Token]]:
-    """The skeleton of `text` (numbers and verdicts replaced by marks, runs of spaces made one and runs of
-    dashes one rule, so that a table's column widths do not count) and its tokens in order."""
+    """The skeleton of `text` (numbers, verdicts and names with digits replaced by marks, runs of spaces made
+    one and runs of dashes one rule, so that a table's column widths do not count) and its tokens in order."""
     tokens = [Token(m.lastgroup or "", m.group()) for m in _TOKEN.finditer(text)]
     skeleton = _TOKEN.sub(lambda m: MARKS[m.lastgroup or "number"], text)
     # a table's rule under its header is as wide as its widest number: any run of dashes is one rule
@@ -181,28 +181,29 @@ def check_tokens(tokens: Sequence[Token], band_tokens: Sequence[Mapping[str, Any
 
 
 def compare_cell(test: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[str, Any]],
-                 band: Mapping[str, Any] | None, clean: Callable[[str], str] = sanitize) -> list[str]:
+                 band: Mapping[str, Any] | None) -> list[str]:
     """Compare a `from-training` cell's new outputs with its reference outputs and its band over seeds:
     the problems found, as lines of a report (empty when it passes)."""
     if band is None:
-        return ["no band over seeds for this cell: run the chapter's seed sweep (make sweep CHAPTERS=<chapter>)"]
+        return ["no band over seeds for this cell: rerun the chapter's seed sweep "
+                "(make sweep CHAPTERS=<chapter> RERUN=1)"]
     if band.get("skeleton") is None:
         return ["the seeds printed this cell with different text, so its numbers cannot be compared; "
                 "make its text independent of the seed"]
-    ref_skeleton, ref_tokens = split(cell_text(reference, clean))
+    ref_skeleton, ref_tokens = split(cell_text(reference))
     if ref_skeleton != band["skeleton"]:
         return ["the band over seeds is stale (the reference prints other text than the sweep did): "
-                "rerun the chapter's seed sweep (make sweep CHAPTERS=<chapter>)",
+                "rerun the chapter's seed sweep (make sweep CHAPTERS=<chapter> RERUN=1)",
                 *_diff(band["skeleton"], ref_skeleton, "sweep", "reference")]
-    skeleton, tokens = split(cell_text(test, clean))
+    text = cell_text(test)
+    skeleton, tokens = split(text)
     if skeleton != ref_skeleton:
         return ["the text differs (numbers, verdicts and names with digits set aside as #, PASS|FAIL and @):",
                 *_diff(ref_skeleton, skeleton, "reference", "this run")]
     problems = check_tokens(tokens, band["tokens"], ref_tokens)
     if problems:
-        lines = cell_text(test, clean)
         return [f"{len(problems)} number(s) or verdict(s) outside the band over seeds "
-                f"{band['seeds']}:", *problems, "this run printed:", lines]
+                f"{band['seeds']}:", *problems, "this run printed:", text]
     return []
 
 
@@ -217,8 +218,11 @@ def code_cells(notebook: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [c for c in notebook.get("cells", []) if c.get("cell_type") == "code"]
 
 
-def tagged(cell: Mapping[str, Any]) -> bool:
-    return TAG in cell.get("metadata", {}).get("tags", [])
+def comparison(cell: Mapping[str, Any]) -> str:
+    """How `make test` compares a reference cell: "none" (nbval's own tags say so, whatever else it is
+    tagged), "bands" (tagged `from-training`) or "exact"."""
+    tags = set(cell.get("metadata", {}).get("tags", []))
+    return "none" if tags & set(UNCOMPARED) else "bands" if TAG in tags else "exact"
 
 
 def code_digest(notebook: Mapping[str, Any]) -> str:
@@ -250,15 +254,13 @@ def notebook_bands(notebooks: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]
         if code_digest(notebooks[seed]) != code_digest(notebooks[seeds[0]]) or len(cells[seed]) != len(first):
             raise ValueError(f"seed {seed}'s notebook has other code than seed {seeds[0]}'s: rerun the sweep")
     return {str(i): bands({seed: cell_text(cells[seed][i].get("outputs", [])) for seed in seeds})
-            for i, cell in enumerate(first) if tagged(cell)}
+            for i, cell in enumerate(first) if comparison(cell) == "bands"}
 
 
 def record(notebooks: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
     """What an envelope stores of a sweep's printed numbers: the seeds, the code's digest and the bands."""
-    digests = {code_digest(nb) for nb in notebooks.values()}
-    if len(digests) != 1:
-        raise ValueError("the seeds' notebooks were run from different code: rerun the sweep with --rerun")
-    return {"seeds": sorted(notebooks), "code": digests.pop(), "cells": notebook_bands(notebooks)}
+    cells = notebook_bands(notebooks)  # raises unless every seed ran the same code
+    return {"seeds": sorted(notebooks), "code": code_digest(notebooks[min(notebooks)]), "cells": cells}
 
 
 def compare_notebooks(test: Mapping[str, Any], reference: Mapping[str, Any],
@@ -273,9 +275,10 @@ def compare_notebooks(test: Mapping[str, Any], reference: Mapping[str, Any],
         return {-1: [f"{len(test_cells)} code cells, the reference has {len(ref_cells)}"]}
     problems: dict[int, list[str]] = {}
     for i, (new, ref) in enumerate(zip(test_cells, ref_cells, strict=True)):
-        if set(UNCOMPARED) & set(ref.get("metadata", {}).get("tags", [])):
+        how = comparison(ref)
+        if how == "none":
             continue
-        if tagged(ref):
+        if how == "bands":
             found = [why] if why else compare_cell(new.get("outputs", []), ref.get("outputs", []),
                                                    printed_bands.get(str(i)))
         else:

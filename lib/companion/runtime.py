@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -115,13 +117,10 @@ def cpu_platform() -> dict[str, object]:
     """What decides how a CPU run rounds: the processor, torch's kernel path (ATen's CPU capability) and its
     BLAS, NumPy's SIMD loops, the BLAS libraries loaded (with the core type OpenBLAS chose), and the
     variables set that select any of these."""
-    import platform
-    import re
-
     from threadpoolctl import threadpool_info
 
     blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
-    info: dict[str, object] = {
+    return {
         "machine": platform.machine(),
         "processor": _processor_name(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -131,12 +130,9 @@ def cpu_platform() -> dict[str, object]:
                  if lib.get("user_api") == "blas"],
         "variables": {name: os.environ[name] for name in KERNEL_VARIABLES if name in os.environ},
     }
-    return info
 
 
 def _processor_name() -> str:
-    import platform
-
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

@@ -323,23 +323,20 @@ def full_runs_table(app: Sphinx, docname: str) -> nodes.Node:
 def comparison_table(references: Path) -> list[nodes.Node]:
     """Per chapter: its code cells with output compared to the letter, those from training (with how many
     numbers and verdicts are held to bands over which seeds), and those not compared."""
-    from companion.printed import TAG, UNCOMPARED, code_cells
+    from companion.printed import code_cells, comparison
 
     rows = []
     for chapter in PLANNED:
         notebook = _read(references / f"{chapter.slug}.ipynb")
         if not notebook:
             continue
-        cells = [c for c in code_cells(notebook) if c.get("outputs")]
-        tags = [set(c.get("metadata", {}).get("tags", [])) for c in cells]
-        uncompared = sum(bool(t & set(UNCOMPARED)) for t in tags)
-        trained = sum(TAG in t and not t & set(UNCOMPARED) for t in tags)
+        how = [comparison(c) for c in code_cells(notebook) if c.get("outputs")]
         record = (_read(envelope_path(chapter.slug, "quick", committed_results_root())) or {}).get("printed") or {}
         bands = record.get("cells", {}).values()
         tokens = sum(t["kind"] != "label" for band in bands for t in band.get("tokens") or [])
         seeds = sweep_spec(record["seeds"]) if record.get("seeds") else "–"
-        rows.append([chapter.slug, str(len(cells) - trained - uncompared), str(trained), str(tokens), seeds,
-                     str(uncompared)])
+        rows.append([chapter.slug, str(how.count("exact")), str(how.count("bands")), str(tokens), seeds,
+                     str(how.count("none"))])
     if not rows:
         return [nodes.paragraph(text="No reference notebook yet: make references writes them.")]
     header = ["chapter", "exact", "from training", "numbers and verdicts in bands", "seeds", "not compared"]
