@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 LIB := $(shell find lib/companion -name '*.py')
-BOOK_SOURCES := $(wildcard book/*.md book/*.bib book/_static/*) _config.yml _toc.yml
+BOOK_SOURCES := $(wildcard book/*.md book/*.yml book/*.bib book/_static/*) _config.yml _toc.yml
 FULL_RESULTS := $(shell find results/full results/bench -type f 2>/dev/null)
 PROFILE ?= quick
 DEVICE ?= auto
@@ -21,7 +21,7 @@ unexport MPLBACKEND
 QUICK_ON_CPU := CUDA_VISIBLE_DEVICES= OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 # A second CPU kernel path, on which `make test` runs the reference notebooks once more: torch's unvectorised
 # kernels, NumPy without its AVX2 and AVX-512 loops, OpenBLAS, MKL and oneDNN on older instruction sets. What the
-# chapters print must not depend on one processor's rounding (companion.printed says how it is compared).
+# chapters print must not depend on one processor's rounding (companion.core.printed says how it is compared).
 OTHER_KERNELS := ATEN_CPU_CAPABILITY=default NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR" \
 	OPENBLAS_CORETYPE=Sandybridge MKL_ENABLE_INSTRUCTIONS=AVX ONEDNN_MAX_CPU_ISA=AVX2
 NBVAL := --nbval --nbval-current-env --nbval-cell-timeout 600
@@ -50,7 +50,7 @@ _build/.book-stamp: _build/.lib-stamp $(BOOK_SOURCES) $(FULL_RESULTS)
 	@# the Claims page reads results/quick, written when chapters execute: without it, re-execute them
 	ls results/quick/*/seed-0/claims.json >/dev/null 2>&1 || rm -rf _build/.jupyter_cache _build/.doctrees
 	@# Jupyter Book executes chapters one at a time: run the stale ones $(JOBS) at once into its cache first
-	$(QUICK_ON_CPU) $(BIN)/python -m companion.prebuild --cache _build/.jupyter_cache --jobs $(JOBS)
+	$(QUICK_ON_CPU) $(BIN)/python -m companion prebuild --cache _build/.jupyter_cache --jobs $(JOBS)
 	$(QUICK_ON_CPU) $(BIN)/jupyter-book build . $(JB_FLAGS)
 	touch $@
 
@@ -63,7 +63,7 @@ book: _build/.book-stamp
 student: _build/.student-stamp
 
 _build/.student-stamp: _build/.book-stamp
-	$(BIN)/python -m companion.student _build/student-config.yml _build/student/chapters
+	$(BIN)/python -m companion student _build/student-config.yml _build/student/chapters
 	$(QUICK_ON_CPU) $(BIN)/jupyter-book build . --config _build/student-config.yml --path-output _build/student \
 		$(JB_FLAGS)
 	touch $@
@@ -82,31 +82,31 @@ test-other-kernels: $(INSTALLED)
 	$(QUICK_ON_CPU) $(OTHER_KERNELS) $(BIN)/pytest -n $(JOBS) --dist loadscope tests/notebooks $(NBVAL)
 
 references: $(INSTALLED)
-	$(QUICK_ON_CPU) $(BIN)/python -m companion.reproduce --profile quick --device cpu --out tests/notebooks
+	$(QUICK_ON_CPU) $(BIN)/python -m companion reproduce --profile quick --device cpu --out tests/notebooks
 
 # One chapter, with papermill's progress bar: make chapter NAME=sgd-vs-gd PROFILE=full DEVICE=cuda
 chapter: $(INSTALLED)
 	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> [PROFILE=quick|full] [DEVICE=auto|cpu|cuda] [SEED=0]"; \
-		$(BIN)/python -c 'from companion.chapters import available; print("chapters:", " ".join(available()))'; exit 2; }
-	$(BIN)/python -m companion.reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
+		echo "chapters:" $$($(BIN)/python -m companion chapters); exit 2; }
+	$(BIN)/python -m companion reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
 		--chapters $(NAME)
 
 reproduce: $(INSTALLED)
-	$(BIN)/python -m companion.reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
+	$(BIN)/python -m companion reproduce --profile $(PROFILE) --device $(DEVICE) --seed $(SEED) \
 		$(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 # A seed sweep, aggregated into each chapter's envelope: make sweep SEEDS=0-4 [PROFILE=full DEVICE=cuda] [CHAPTERS=a,b]
 # [JOBS=2] [RERUN=1]. Resumable: seeds whose results exist are skipped, unless RERUN=1 (after a chapter's code changed). On a Slurm cluster, see the README.
 SEEDS ?= 0-4
 sweep: $(INSTALLED)
-	$(if $(filter quick,$(PROFILE)),$(QUICK_ON_CPU)) $(BIN)/python -m companion.reproduce --seeds $(SEEDS) \
+	$(if $(filter quick,$(PROFILE)),$(QUICK_ON_CPU)) $(BIN)/python -m companion sweep --seeds $(SEEDS) \
 		--jobs $(JOBS) --profile $(PROFILE) --device $(DEVICE) $(if $(CHAPTERS),--chapters $(CHAPTERS)) \
 		$(if $(RERUN),--rerun)
 
 # Quick-profile timings on this machine (each chapter alone, then a cold and a warm book build), for the
 # Reproducing page: results/bench/quick.json. About three times the book's own build time.
 bench: $(INSTALLED)
-	$(QUICK_ON_CPU) $(BIN)/python -m companion.bench --jobs $(JOBS) --out results/bench/quick.json
+	$(QUICK_ON_CPU) $(BIN)/python -m companion bench --jobs $(JOBS) --out results/bench/quick.json
 
 clean:  # the committed envelopes (results/quick/*/envelope.*) stay
 	rm -rf _build results/quick/*/seed-*

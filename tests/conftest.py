@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from companion import envelope, printed
-from companion.data import load_digits, standardize
-from companion.paths import committed_results_root
+from companion.core import envelope, printed
+from companion.core.paths import committed_results_root
+from companion.ml.data import load_digits, standardize
 
 os.environ["COMPANION_RESULTS_DIR"] = tempfile.mkdtemp(prefix="companion-test-results-")
 os.environ.pop("MPLBACKEND", None)
 
 
 def pytest_configure(config):
-    """With --nbval: the output sanitizers come from `companion.printed` (one list for nbval and the bands), and
+    """With --nbval: the output sanitizers come from `companion.core.printed` (one list for nbval and the bands), and
     cells tagged `from-training` are compared by `printed.compare_cell` instead of letter by letter."""
     if not getattr(config.option, "nbval", False):
         return
@@ -69,7 +69,7 @@ def digits():
 @pytest.fixture(scope="module")
 def claims(request):
     """The claims declared by the chapter named by the test module's CHAPTER, by identifier."""
-    from companion.claims import declared
+    from companion.core.claims import declared
 
     return {c.id: c for c in declared(request.module.CHAPTER)}
 
@@ -118,7 +118,7 @@ def small_book(tmp_path, monkeypatch):
     """Three one-line chapters in a temporary book folder: two that run, one that fails."""
     for slug, body in [("one", "1 + 1"), ("two", "'two'"), ("broken", "1 / 0")]:
         (tmp_path / f"{slug}.md").write_text(CHAPTER.format(body=body))
-    from companion import chapters
+    from companion.core import chapters
 
     monkeypatch.setattr(chapters, "book_dir", lambda: tmp_path)
     monkeypatch.setattr(chapters, "available", lambda: ["one", "two", "broken"])
@@ -130,7 +130,7 @@ def start_chapter(slug: str, profile: str) -> tuple[list, dict]:
     the parameters cell) ran with `profile`, seed 0, on the CPU: tests then run the cells they need in it."""
     import jupytext
 
-    from companion import chapters
+    from companion.core import chapters
 
     code = [c for c in jupytext.read(chapters.source(slug), fmt="myst").cells if c.cell_type == "code"]
     namespace = {"profile": profile, "seed": 0, "device": "cpu"}

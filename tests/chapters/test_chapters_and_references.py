@@ -1,0 +1,114 @@
+"""The book's structure: chapters, table of contents, reference notebooks and pinned environment."""
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+from companion.core import chapters
+from companion.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCES = ROOT / "tests" / "notebooks"
+
+
+def test_toc_lists_exactly_the_written_chapters_and_the_apparatus_pages():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    assert [f for f in files if f.removeprefix("book/") in chapters.available()] == \
+        [f"book/{c}" for c in chapters.available()]
+    for f in files:
+        assert (ROOT / f"{f}.md").exists(), f
+    assert {"book/claims", "book/reproducing", "book/references"} <= set(files)
+
+
+def test_introduction_names_all_ten_papers_by_abstract_number():
+    intro = (ROOT / "book" / "intro.md").read_text()
+    assert len(chapters.planned()) == 10
+    for c in chapters.planned():
+        assert f"(abstract {c.abstract})" in intro, c.slug
+    assert intro.count("*Coming.*") == 10 - len(chapters.available())
+
+
+def test_unknown_chapter_error_lists_available_chapters():
+    with pytest.raises(ConfigError, match="available chapters: .*sgd-vs-gd"):
+        chapters.source("nope")
+
+
+def code_cells(notebook) -> list[tuple[str, list[str]]]:
+    """Each code cell's source and tags (nbval reads the tags, `from-training` among them, from the reference)."""
+    return [("".join(c["source"]), c.get("metadata", {}).get("tags", []))
+            for c in notebook["cells"]
+            if c["cell_type"] == "code" and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+
+
+@pytest.mark.parametrize("slug", chapters.available())
+def test_reference_notebook_code_matches_its_chapter_source(slug):
+    reference = REFERENCES / f"{slug}.ipynb"
+    assert reference.exists(), f"no reference notebook for {slug}: run `make references`"
+    source = jupytext.reads((ROOT / "book" / f"{slug}.md").read_text(), fmt="myst")
+    assert code_cells(json.loads(reference.read_text())) == code_cells(source), \
+        f"{reference.name} is stale: run `make references`"
+
+
+def test_every_reference_notebook_belongs_to_a_chapter():
+    assert {p.stem for p in REFERENCES.glob("*.ipynb")} <= set(chapters.available())
+
+
+def test_chapters_follow_the_parameter_contract():
+    for slug in chapters.available():
+        nb = jupytext.read(chapters.source(slug), fmt="myst")
+        first = next(c for c in nb.cells if c.cell_type == "code")
+        assert "parameters" in first.metadata.get("tags", []), slug
+        assert re.findall(r"^(\w+) = ", first.source, flags=re.M) == ["profile", "seed", "device"]
+        assert 'profile = "quick"' in first.source and "seed = 0" in first.source and 'device = "auto"' in first.source
+
+
+def pins(requirements: list[str]) -> dict[str, str]:
+    out = {}
+    for req in requirements:
+        name, _, version = req.partition("==")
+        assert version, f"{req} is not pinned with =="
+        out[name.strip().lower()] = version.strip()
+    return out
+
+
+def test_environment_yml_pins_the_same_versions_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    expected = pins(project["dependencies"] + project["optional-dependencies"]["book"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pins([r for r in pip_section if not r.startswith("-e")]) == expected
+    assert "jupyter-book" in expected and expected["jupyter-book"].startswith("1.")
+    optional = pins(project["optional-dependencies"]["full"])  # named in a comment, not installed
+    assert all(f"{name}=={version}" in (ROOT / "environment.yml").read_text() for name, version in optional.items())
+
+
+@pytest.mark.parametrize("slug", chapters.available())
+def test_chapter_code_lines_fit_the_book_column(slug):
+    nb = jupytext.read(chapters.source(slug), fmt="myst")
+    long = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if len(line) > 90]
+    assert not long, f"code lines over 90 characters scroll sideways in the book: {long}"
+
+
+def test_book_build_fails_on_notebook_errors_and_builds_only_the_toc():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    execute = config["execute"]
+    assert execute["raise_on_error"] is True and execute["allow_errors"] is False
+    assert execute["execute_notebooks"] == "cache"
+    assert config["only_build_toc_files"] is True
+    assert "**/.pytest_cache" in config["exclude_patterns"]
+    assert "companion.book.sphinx" in config["sphinx"]["extra_extensions"]
+
+
+def test_a_chapters_settings_are_read_from_its_source_without_running_it():
+    deep = chapters.settings("sgd-vs-gd", "DEEP")
+    assert set(deep) == {"quick", "full"} and deep["full"]["data"] == "cifar10"
+    models = chapters.settings("hyperbf-transformer", "MODELS", d=384)
+    assert models["HyperBF"]["beta0"] == 1 / (2 * 384)  # the names it refers to are passed in
+    with pytest.raises(ConfigError, match="assigns no 'NOTHING'"):
+        chapters.settings("sgd-vs-gd", "NOTHING")
