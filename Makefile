@@ -28,7 +28,7 @@ NBVAL := --nbval --nbval-current-env --nbval-cell-timeout 600
 # Every build of the book fails on any warning and checks every reference (`make bench` reads this line too).
 JB_FLAGS := --warningiserror --nitpick --keep-going
 
-.PHONY: setup book student chapter test test-other-kernels lint references reproduce sweep bench clean
+.PHONY: setup book student chapter test test-unit test-other-kernels lint references reproduce sweep bench clean
 
 setup: $(INSTALLED)
 
@@ -75,6 +75,10 @@ test: book student lint
 	@# JOBS test processes; each notebook's cells (and each test module) stay together in one of them
 	$(QUICK_ON_CPU) $(BIN)/pytest -n $(JOBS) --dist loadscope tests $(NBVAL)
 	$(MAKE) test-other-kernels
+
+# The library's unit tests alone, without a book build (under a minute): tests/unit.
+test-unit: $(INSTALLED)
+	$(QUICK_ON_CPU) $(BIN)/pytest -n $(JOBS) --dist loadscope tests/unit
 
 # The reference notebooks on the second kernel path (OTHER_KERNELS): exact cells to the letter, numbers from
 # training within their bands over seeds, as on the first.

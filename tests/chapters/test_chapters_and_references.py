@@ -26,6 +26,45 @@ def test_toc_lists_exactly_the_written_chapters_and_the_apparatus_pages():
     assert {"book/claims", "book/reproducing", "book/references"} <= set(files)
 
 
+def test_toc_parts_hold_the_registrys_chapters_in_its_order():
+    """`book/chapters.yml` is the one registry; `_toc.yml`, which Jupyter Book reads, must say the same."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = {part["caption"]: [c["file"].removeprefix("book/") for c in part["chapters"]] for part in toc["parts"]}
+    registered: dict[str, list[str]] = {}
+    for c in chapters.planned():
+        registered.setdefault(c.part, []).append(c.slug)
+    assert {caption: slugs for caption, slugs in parts.items() if caption in registered} == registered
+
+
+@pytest.mark.parametrize("entry", chapters.planned(), ids=lambda c: c.slug)
+def test_each_chapter_opens_as_the_registry_says(entry):
+    text = chapters.source(entry.slug).read_text()
+    assert f"(chapter-{entry.slug})=\n# {entry.title}\n" in text
+    assert re.search(rf"Abstract\s+{entry.abstract}\s+of\s+the\s+ten\s+papers", text)
+    if entry.paper is not None:
+        assert f"{{cite:p}}`{entry.paper}`" in text
+        assert f"{{{entry.paper}," in (ROOT / "book" / "references.bib").read_text()
+    assert entry.hours > 0 and entry.prerequisites and entry.part
+
+
+@pytest.mark.parametrize("entry", chapters.planned(), ids=lambda c: c.slug)
+def test_key_figures_are_figures_of_the_chapter_with_curves_for_the_sweep(entry):
+    from companion.runs.curves import CURVES
+
+    text = chapters.source(entry.slug).read_text()
+    assert entry.key_figures and all(f"name: {fig}\n" in text for fig in entry.key_figures)
+    assert entry.slug in CURVES
+    assert all(fig in CURVES[entry.slug].__doc__ for fig in entry.key_figures)
+
+
+def test_each_exercise_check_lives_in_its_chapters_module_and_answers_one_of_its_exercises():
+    from companion.exercises import CHECKS
+
+    for label, check in CHECKS.items():
+        slug = check.expected.__module__.rsplit(".", 1)[1].replace("_", "-")
+        assert f":label: {label}\n" in chapters.source(slug).read_text(), (label, slug)
+
+
 def test_introduction_names_all_ten_papers_by_abstract_number():
     intro = (ROOT / "book" / "intro.md").read_text()
     assert len(chapters.planned()) == 10

@@ -4,7 +4,8 @@ Jupyter Book 1 points its Colab button at a chapter's MyST source, which Colab c
 book instead writes every executed chapter as `.ipynb` beside its pages (`notebooks/<chapter>.ipynb`),
 with a first cell that installs the `companion` library when the kernel lacks it, and links the
 notebook from the chapter. When `_config.yml` names the book's GitHub repository, the chapter also
-gets an "Open in Colab" link to that notebook on the branch the built site is published from.
+gets an "Open in Colab" link to that notebook on the branch the built site is published from. It also
+holds the arguments every kernel that executes a chapter is started with.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ COLAB_PREINSTALLED = {"IPython", "matplotlib", "nbformat", "numpy", "PIL", "scip
 # ... and not these, which the first cell installs there (with their own dependencies). The library itself
 # is installed without its pins, so that Colab keeps its torch (gigabytes) and NumPy.
 COLAB_EXTRAS = {"mnist1d": "mnist1d==0.0.2.post1", "myst_nb": "myst-nb==1.4.0", "jupytext": "jupytext==1.19.6"}
+
+# Arguments for every kernel that executes a chapter (the book's prebuild, papermill runs): the kernel
+# process logs errors only. Its one warning otherwise, that it talks to this process over TCP without
+# encryption, is harmless here (local sockets, messages signed with a per-kernel key) and was printed once
+# per chapter. Warnings raised by a chapter's code are cell outputs and stay visible.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
 def github_slug(repository: str) -> str | None:

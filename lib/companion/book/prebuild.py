@@ -24,6 +24,7 @@ from jupyter_cache.executors.utils import single_nb_execution
 from myst_nb.core.read import read_myst_markdown_notebook
 from myst_parser.config.main import MdParserConfig
 
+from companion.book.notebooks import KERNEL_ARGUMENTS
 from companion.core import chapters
 from companion.core.paths import project_root
 
@@ -59,7 +60,7 @@ def execute(slug: str, timeout: int) -> tuple[str, nbformat.NotebookNode, float,
     """Run one chapter in a fresh kernel; return (slug, executed notebook, seconds, traceback or None)."""
     nb = read_chapter(slug)
     result = single_nb_execution(nb, cwd=str(chapters.source(slug).parent), allow_errors=False,
-                                 timeout=timeout, meta_override=True)
+                                 timeout=timeout, meta_override=True, extra_arguments=KERNEL_ARGUMENTS)
     return slug, nb, result.time, result.exc_string if result.err is not None else None
 
 

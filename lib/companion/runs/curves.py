@@ -90,7 +90,7 @@ def canonical_representation(results: Results) -> list[Curve]:
 
 
 def compositional_sparsity(results: Results) -> list[Curve]:
-    """fig-compositional-errors: normalised test MSE against input dimension at equal budgets, and the
+    """fig-cs-errors: normalised test MSE against input dimension at equal budgets, and the
     shallow/tree ratio (claims tree-learns-every-d, shallow-curse, no-advantage-small-d); at full scale also
     the error against sample size."""
     errors, ratio = results["errors"], results["ratio"]

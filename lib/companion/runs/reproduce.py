@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from companion.book.notebooks import number_cells
+from companion.book.notebooks import KERNEL_ARGUMENTS, number_cells
 from companion.core import chapters
 from companion.core.paths import results_root, run_dir
 from companion.core.results import claims_passed
@@ -98,7 +98,7 @@ def execute_chapter(name: str, profile: str, device: str, seed: int, out: Path, 
             parameters = {"profile": profile, "seed": seed, "device": device}
             papermill.execute_notebook(source, executed, parameters=parameters, cwd=str(chapters.book_dir()),
                                        kernel_name="python3", language="python", progress_bar=progress,
-                                       execution_timeout=timeout)
+                                       execution_timeout=timeout, extra_arguments=KERNEL_ARGUMENTS)
         finally:
             for key, value in saved.items():
                 if value is None:

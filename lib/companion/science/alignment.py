@@ -4,6 +4,8 @@ For a linear layer h_b = W h_a inside a network, with per-sample gradients g = -
 the six matrices are H_a, H_b (representations), G_a, G_b (gradients) and Z_a = W^T W, Z_b = W W^T
 (weights). Alignment is the Pearson correlation of two matrices' entries. Covariances follow the
 paper's recipe: normalise each sample's vector to unit length, centre, then average outer products.
+
+Used in the chapters: agop-hyperbf, canonical-representation.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ and ends with q_{t-1}, so a tree that reads those two positions computes q_t = d
 |Q||Sigma| leaves, whatever n is. A plain tree that maps x_1..x_n straight to q_n has no such shortcut.
 
 Tokens: symbols are 0..|Sigma|-1, states |Sigma|..|Sigma|+|Q|-1.
+
+Used in the chapters: decision-trees-lm.
 """
 
 from __future__ import annotations

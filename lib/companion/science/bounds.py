@@ -6,6 +6,8 @@ computed from the norms of the weight matrices W_1..W_L of a network (input laye
 needed, the Frobenius norm of the whole data matrix. Constants and logarithmic
 factors follow the cited statements where they are simple and are dropped where noted; what a
 chapter compares is how the terms scale, since at realistic sizes all of them are vacuous.
+
+Used in the chapters: low-rank-bounds, sparse-norm-bounds.
 """
 
 from __future__ import annotations

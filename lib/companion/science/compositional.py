@@ -5,6 +5,8 @@ each of which reads only a few inputs. The simplest case, used here, is a binary
 inputs, paired off, each pair combined by a two-input constituent h, and so on up to the root. A
 network with the same tree (each node a small two-input MLP) has to learn d - 1 functions of two
 variables; a shallow or a dense deep network has to learn one function of d variables.
+
+Used in the chapters: compositional-sparsity.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 CONV-L-H (Galanti, Xu, Galanti and Poggio 2023): L convolutions with H channels, 2x2 filters,
 stride 1, no padding and no bias, each weight-normalised and followed by a ReLU, then one fully
 connected layer. `conv_matrix` writes a convolution as the (Toeplitz-structured) matrix it applies.
+
+Used in the chapters: sparse-norm-bounds.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ undecayed.
 Rules: "backprop" (B = W), "feedback-alignment" (B fixed and random, Lillicrap et al. 2016),
 "sign-symmetry" (B = sign(W) times the layer's mean |W|, our scaling of Liao, Leibo and Poggio 2016) and
 "circuit" (B plastic, updated by the same local signals as W).
+
+Used in the chapters: bio-circuit.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ f(x) = sum_a c_a exp(-(x - t_a)^T M (x - t_a)) (Poggio and Girosi 1990), with ce
 c (m, k) for k outputs and a positive semidefinite metric M (d, d). For a given M the coefficients
 are the ridge solution c = (K^T K + n lam I)^-1 K^T y; M is learned either by the average gradient
 outer product (AGOP) of Recursive Feature Machines or by gradient descent. Work in float64.
+
+Used in the chapters: agop-hyperbf.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ HyperBF "MLP" maps a token x to W exp(-beta_a (x - t_a)^T M (x - t_a)) + b over 
 Both compute their distances with `companion.science.hyperbf.squared_distances`, in float32 even under
 reduced-precision autocast: exp of a large negative number underflows to exactly zero, and a
 bfloat16 distance near 100 is only good to about 0.5.
+
+Used in the chapters: hyperbf-transformer.
 """
 
 from __future__ import annotations

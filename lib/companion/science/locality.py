@@ -5,6 +5,8 @@ locally connected layer is local without sharing: every position has its own fil
 neither. Comparing the three on images separates what locality buys from what sharing buys; a fixed
 permutation of the pixels destroys locality while keeping every pixel (Poggio and Fraser 2024 argue
 that locality, a form of compositional sparsity, is what matters).
+
+Used in the chapters: compositional-sparsity.
 """
 
 from __future__ import annotations

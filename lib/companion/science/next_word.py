@@ -3,6 +3,8 @@
 A model is reduced to one function: word contexts (M, C) of ids, left-padded with -1, to probabilities
 (M, V) over the whole vocabulary. Trees, transformers and n-gram baselines then share one sampling
 loop and one scorer, so they are compared on exactly the same positions and the same terms.
+
+Used in the chapters: decision-trees-lm.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 For the loss 1/(2B) ||W X_b - Y_b||^2 + (lambda/2) ||W||_F^2, every data gradient is
 (something) @ X_b^T, so it has no component in the null space of X. The part of W there,
 W_perp = W P_perp, therefore shrinks by exactly (1 - lr * lambda) per update, whatever the batch.
+
+Used in the chapters: sgd-vs-gd.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ These are the two scores that system identification uses to decide which model i
 with cross-validated ridge regression and reports the median correlation of its predictions on
 held-out stimuli; linear centred kernel alignment (CKA) compares the two stimulus-by-stimulus
 similarity structures directly, without fitting anything.
+
+Used in the chapters: system-identification.
 """
 
 from __future__ import annotations

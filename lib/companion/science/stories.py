@@ -5,6 +5,8 @@ sometimes by pronoun ("he" for a boy, "she" for a girl). A sentence is grammatic
 of the templates; a pronoun agrees when it fits the gender of the character named earlier in the
 story. How far back the name is decides how long a context window a model needs to get the pronoun
 right, which is what the chapter on auto-regressive trees varies.
+
+Used in the chapters: decision-trees-lm.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ the right architecture and, within it, the right layer. This module holds the pi
 of four kinds (two convolutional, a dense one, a transformer) with named layers, their activations,
 stimulus sets (images, white noise, smoothed noise), recordings, the scores of a whole zoo, and the
 identification cases with their summaries.
+
+Used in the chapters: system-identification.
 """
 
 from __future__ import annotations

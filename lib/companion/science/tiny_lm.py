@@ -4,6 +4,8 @@ Token and position embeddings, pre-norm transformer blocks with a causal mask, a
 Trained on random windows of a token stream with AdamW. `lm_next_word` turns it into a next-word
 distribution (companion.science.next_word) for sampling and scoring, and `hidden_states` reads its last
 layer, on which other models (trees, linear probes) can be trained.
+
+Used in the chapters: decision-trees-lm.
 """
 
 from __future__ import annotations

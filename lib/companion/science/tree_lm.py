@@ -6,6 +6,8 @@ word. Here the embeddings come from the corpus itself, offline: an SVD of its po
 mutual information (PPMI) matrix, a classical stand-in for Word2Vec. The features are a
 recency-weighted average over the window plus the embeddings of the last few words, so the trees see
 both what was said recently and exactly what was said last.
+
+Used in the chapters: decision-trees-lm.
 """
 
 from __future__ import annotations

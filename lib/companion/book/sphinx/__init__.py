@@ -15,29 +15,38 @@ recorded its claims); the syllabus is read from the chapters' sources when its p
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import nbformat
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
 
-from companion.book import notebooks
-from companion.core import chapters
-from companion.core.claims import fmt
-from companion.core.envelope import FIGURE, envelope_path, seed_spec
-from companion.core.paths import committed_results_root, results_root, run_dir
-from companion.core.provenance import SEP, split_output
-from companion.core.results import git_commit
 from companion.book.sphinx.courses import SyllabusChapters, SyllabusCourses
 from companion.book.sphinx.envelopes import ClaimsEnvelope, envelope_node, envelope_table
 from companion.book.sphinx.pages import provenance_notes, run_links, unique_scripts, write_notebooks
-from companion.book.sphinx.rebuilds import on_env_before_read_docs, on_env_get_outdated, on_env_merge_info, on_env_purge_doc
-from companion.book.sphinx.records import table
-from companion.book.sphinx.tables import BenchTable, ClaimsTable, ComparisonTable, FullRunsTable, ThroughputTable, bench_node, bench_table, claims_badge, claims_table, claims_table_node, full_runs_node, full_runs_table, throughput_node, throughput_table
+from companion.book.sphinx.rebuilds import (
+    on_env_before_read_docs,
+    on_env_get_outdated,
+    on_env_merge_info,
+    on_env_purge_doc,
+)
+from companion.book.sphinx.tables import (
+    BenchTable,
+    ClaimsTable,
+    ComparisonTable,
+    FullRunsTable,
+    ThroughputTable,
+    bench_node,
+    bench_table,
+    claims_badge,
+    claims_table,
+    claims_table_node,
+    full_runs_node,
+    full_runs_table,
+    throughput_node,
+    throughput_table,
+)
+from companion.core import chapters
+from companion.core.paths import committed_results_root
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:

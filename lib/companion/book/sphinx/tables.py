@@ -4,24 +4,17 @@ page is written, after every chapter has executed and recorded its claims."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
-import nbformat
 from docutils import nodes
 from sphinx.application import Sphinx
-from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from companion.book import notebooks
+from companion.book.sphinx.records import claims_link, envelope_files, held, outcome, read_json, recorded_claims, table
 from companion.core import chapters
 from companion.core.claims import fmt
-from companion.core.envelope import FIGURE, envelope_path, seed_spec
-from companion.core.paths import committed_results_root, results_root, run_dir
-from companion.core.provenance import SEP, split_output
-from companion.core.results import git_commit
-from companion.book.sphinx.records import claims_link, envelope_files, held, outcome, read_json, recorded_claims, table
+from companion.core.envelope import envelope_path, seed_spec
+from companion.core.paths import committed_results_root, run_dir
 
 
 class claims_table_node(nodes.General, nodes.Element):
