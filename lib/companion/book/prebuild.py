@@ -87,7 +87,7 @@ def prebuild(cache_path: Path, jobs: int, timeout: int = 600, slugs: list[str] |
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m companion prebuild", description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("_build/.jupyter_cache"))
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--timeout", type=int, default=600)
