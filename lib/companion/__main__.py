@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from companion.errors import ConfigError
+
 # verb: (module with a `main(argv) -> int`, what it does)
 VERBS = {
     "reproduce": ("companion.runs.reproduce", "run chapters with papermill at one profile, device and seed"),
@@ -33,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     if verb not in VERBS:
         print(f"error: unknown verb {verb!r}\n\n{usage()}", file=sys.stderr)
         return 2
-    return importlib.import_module(VERBS[verb][0]).main(rest)
+    try:
+        return importlib.import_module(VERBS[verb][0]).main(rest)
+    except ConfigError as err:  # bad input met below a verb's own checks: its message, not a traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The error every layer raises for bad input: a parameter, a chapter name or a file the book does not know.
 
-It sits below every layer of the package (`ml`, `science`, `core`, `book`, `runs` all import it), so a
-command-line entry point can catch one type and print its message instead of a traceback.
+It sits below every layer of the package, so that any layer may raise it and `python -m companion` can
+catch one type and print its message instead of a traceback.
 """
 
 

@@ -2,7 +2,6 @@
 a brute-force count) or at least the solution's rounded value, fails a wrong one without printing the
 expected number, defaults to the chapter's quick settings, and is called from its exercise's text."""
 
-import ast
 import functools
 import inspect
 import itertools
@@ -16,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion.core import chapters
 from companion.exercises import CHECKS, check, describe, expected
 from companion.ml.models import mlp
 from companion.science.alignment import agop, alignment
@@ -32,21 +32,6 @@ BOOK = Path(__file__).resolve().parents[2] / "book"
 @pytest.fixture(autouse=True)
 def one_thread():
     torch.set_num_threads(1)
-
-
-def chapter_value(chapter: str, name: str):
-    """The literal a chapter's code cells assign to `name` (a settings dict), evaluated on its own."""
-    text = (BOOK / f"{chapter}.md").read_text()
-    for cell in re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", text, flags=re.S | re.M):
-        source = "\n".join(line for line in cell.splitlines() if not line.startswith(":"))
-        try:
-            body = ast.parse(source).body
-        except SyntaxError:
-            continue
-        for node in body:
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
-                return eval(compile(ast.Expression(node.value), name, "eval"), {"__builtins__": {}, "dict": dict})
-    raise LookupError(f"{chapter} assigns no {name}")
 
 
 def default(label: str, name: str):
@@ -66,22 +51,22 @@ def exercises() -> dict[str, str]:
 
 
 def test_defaults_are_the_chapters_quick_settings():
-    linear = chapter_value("sgd-vs-gd", "LINEAR")["quick"]
+    linear = chapters.settings("sgd-vs-gd", "LINEAR")["quick"]
     for label in ("ex-sgd-predict-batch", "ex-sgd-momentum"):
         assert (default(label, "lr"), default(label, "weight_decay")) == (linear["lr"], linear["weight_decay"])
     assert default("ex-sgd-predict-batch", "n") == linear["n"]
-    recipe = chapter_value("bio-circuit", "SETTINGS")["quick"]["recipe"]
+    recipe = chapters.settings("bio-circuit", "SETTINGS")["quick"]["recipe"]
     assert (default("ex-bio-momentum", "lr"), default("ex-bio-momentum", "weight_decay")) == \
         (recipe["lr"], recipe["weight_decay"])
-    assert default("ex-bio-probe", "removed") == chapter_value("bio-circuit", "PROBE")["removed"]
-    assert default("ex-crh-nfa", "widths") == chapter_value("canonical-representation", "MAIN")["quick"]["widths"]
-    trees = chapter_value("decision-trees-lm", "SETTINGS")["quick"]
+    assert default("ex-bio-probe", "removed") == chapters.settings("bio-circuit", "PROBE")["removed"]
+    assert default("ex-crh-nfa", "widths") == chapters.settings("canonical-representation", "MAIN")["quick"]["widths"]
+    trees = chapters.settings("decision-trees-lm", "SETTINGS")["quick"]
     assert default("ex-ardt-window-short", "test_strings") == trees["automata"]["test"]
-    snb = chapter_value("sparse-norm-bounds", "SETTINGS")["quick"]
+    snb = chapters.settings("sparse-norm-bounds", "SETTINGS")["quick"]
     assert (default("ex-snb-resolution", "small"), default("ex-snb-resolution", "depth"),
             default("ex-snb-resolution", "width")) == (snb["side"], snb["depth"], snb["width"])
     assert default("ex-snb-resolution", "large") in snb["sides"]
-    assert default("ex-hbt-spread", "d") == chapter_value("hyperbf-transformer", "SETTINGS")["quick"]["dim"]
+    assert default("ex-hbt-spread", "d") == chapters.settings("hyperbf-transformer", "SETTINGS")["quick"]["dim"]
 
 
 def test_every_check_is_called_from_its_exercise_with_inputs_it_takes():
@@ -177,7 +162,7 @@ def test_every_numeric_check_can_fail():
 
 
 def test_sgd_predict_batch_passes_the_epoch_a_run_reaches():
-    L = chapter_value("sgd-vs-gd", "LINEAR")["quick"]
+    L = chapters.settings("sgd-vs-gd", "LINEAR")["quick"]
     X, Y, W0 = linear_problem(L["d"], L["n"], L["k"], seed=0)
     run = train_linear(X, Y, W0, lr=L["lr"], weight_decay=L["weight_decay"], batch_size=2, epochs=L["epochs"],
                        rank_every=10**6)
@@ -203,10 +188,10 @@ def measured_factor(lr: float, weight_decay: float, momentum: float) -> float:
 
 
 def test_momentum_checks_pass_torchs_own_rate():
-    L = chapter_value("sgd-vs-gd", "LINEAR")["quick"]
+    L = chapters.settings("sgd-vs-gd", "LINEAR")["quick"]
     assert check("ex-sgd-momentum", measured_factor(L["lr"], L["weight_decay"], 0.9))
     assert check("ex-sgd-momentum", math.sqrt(0.9))  # the solution's modulus
-    recipe = chapter_value("bio-circuit", "SETTINGS")["quick"]["recipe"]
+    recipe = chapters.settings("bio-circuit", "SETTINGS")["quick"]["recipe"]
     assert check("ex-bio-momentum", measured_factor(recipe["lr"], recipe["weight_decay"], 0.9))
     assert check("ex-bio-momentum", 1 - recipe["lr"] * recipe["weight_decay"] / (1 - 0.9))  # first order
     assert check("ex-bio-momentum", measured_factor(0.1, 0.05, 0.9), lr=0.1, weight_decay=0.05)  # complex
@@ -237,7 +222,7 @@ def test_bio_probe_passes_a_masked_copy(removed):
 
 
 def test_crh_nfa_passes_the_layer_where_agop_is_w_t_w():
-    widths = chapter_value("canonical-representation", "MAIN")["quick"]["widths"]
+    widths = chapters.settings("canonical-representation", "MAIN")["quick"]["widths"]
     torch.manual_seed(0)
     model = mlp(widths, bias=True)
     x = torch.randn(128, widths[0])

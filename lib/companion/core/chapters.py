@@ -42,12 +42,17 @@ class Week:
     chapters: tuple[str, ...]
 
 
-@functools.cache
-def _registry() -> tuple[tuple[Chapter, ...], dict[str, tuple[Week, ...]]]:
+def registry_path() -> Path:
+    """The registry file, `book/chapters.yml` in the checkout (pages built from it depend on it)."""
     root = project_root()
     if root is None:
         raise ConfigError("the chapter registry is in a checkout of the book (book/chapters.yml); none is here")
-    path = root / "book" / REGISTRY
+    return root / "book" / REGISTRY
+
+
+@functools.cache
+def _registry() -> tuple[tuple[Chapter, ...], dict[str, tuple[Week, ...]]]:
+    path = registry_path()
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     try:
         entries = tuple(Chapter(**{**entry, "key_figures": tuple(entry.get("key_figures", ()))})

@@ -5,7 +5,7 @@ run folders `results/<profile>/<chapter>/seed-<s>/` of a sweep and writes
 `results/<profile>/<chapter>/envelope.json`, with, for each claim, the seeds where it held and the
 mean, spread and range of its measured value, and for each key curve of the chapter's figure
 (`companion.runs.curves`) the mean and the range over seeds at every point; `draw` turns
-those curves into bands (`envelope.png`). The book renders both (`sphinx_ext`). From the sweep's executed
+those curves into bands (`envelope.png`). The book renders both (`companion.book.sphinx`). From the sweep's executed
 notebooks it also records the band of every number that a `from-training` cell prints (`printed`), against
 which `make test` checks the reference notebooks on any machine (`companion.core.printed`).
 """

@@ -1,4 +1,4 @@
-"""Run settings shared by every chapter: profiles, devices, seeding and torch threads."""
+"""Run settings shared by every chapter: profiles, seeding, torch and BLAS threads, and the CPU platform."""
 
 from __future__ import annotations
 

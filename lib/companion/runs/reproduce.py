@@ -31,13 +31,13 @@ from companion.ml.device import DEVICES, resolve_device
 BUDGET_S = {"quick": 60.0, "full": 600.0}
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of one run and of a sweep alike: profile, device, chapters, notebook folder, cell timeout."""
+def add_run_arguments(parser: argparse.ArgumentParser,
+                      out: str = "folder for the executed notebooks (default _build/reproduce/<profile>)") -> None:
+    """The options of one run and of a sweep alike: profile, device, chapters, output folder, cell timeout."""
     parser.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
     parser.add_argument("--device", default="auto", help=f"one of {', '.join(DEVICES)} (default auto)")
     parser.add_argument("--chapters", default="", help="comma-separated chapter names (default: all written)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for the executed notebooks (default _build/reproduce/<profile>)")
+    parser.add_argument("--out", type=Path, default=None, help=out)
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
 
 

@@ -256,7 +256,8 @@ def run_sweep(names: Sequence[str], seeds: Sequence[int], profile: str, device: 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m companion sweep", description=__doc__.splitlines()[0],
                                      allow_abbrev=False)
-    reproduce.add_run_arguments(parser)
+    reproduce.add_run_arguments(parser, out="folder for the executed notebooks, job logs and Slurm files "
+                                          "(default _build/sweep/<profile>)")
     parser.add_argument("--seeds", default="0-4", help="seeds: '0-9', '0,3,7' or '0-4,10' (default 0-4)")
     parser.add_argument("--launcher", default="local", help="local (default) or slurm (through submitit)")
     parser.add_argument("--jobs", type=int, default=1,
@@ -271,27 +272,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check the options, then hand the chapters and seeds to the launcher. The device is checked here for
+    local sweeps only: a Slurm sweep is submitted from a machine that may have no GPU, and each job checks
+    it on its node."""
     args = parse_args(argv)
     try:
         check_profile(args.profile)
-        return sweep_from_args(args, reproduce.select_chapters(args.chapters))
+        names = reproduce.select_chapters(args.chapters)
+        if args.device not in DEVICES:
+            raise ConfigError(f"unknown device {args.device!r}: expected one of {', '.join(DEVICES)}")
+        full = args.profile == "full"
+        slurm = {"partition": args.partition, "gpus": (1 if full else 0) if args.gpus is None else args.gpus,
+                 "time_min": args.time_min or (15 if full else 5)}
+        if args.launcher == "local":
+            resolve_device(args.device)
+            if args.partition or args.gpus is not None or args.time_min:
+                print("note: --partition, --gpus and --time apply to --launcher slurm only", file=sys.stderr)
+        return run_sweep(names, parse_seeds(args.seeds), args.profile, args.device, launcher=args.launcher,
+                         jobs=args.jobs, work=args.out, timeout=args.timeout, rerun=args.rerun, slurm=slurm)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-
-
-def sweep_from_args(args: argparse.Namespace, names: list[str]) -> int:
-    """`--seeds`: hand the chapters and seeds to the sweep's launcher (raises ConfigError on bad options).
-    The device is checked here for local sweeps only: a Slurm sweep is submitted from a machine that may
-    have no GPU, and each job checks it on its node."""
-    if args.device not in DEVICES:
-        raise ConfigError(f"unknown device {args.device!r}: expected one of {', '.join(DEVICES)}")
-    full = args.profile == "full"
-    slurm = {"partition": args.partition, "gpus": (1 if full else 0) if args.gpus is None else args.gpus,
-             "time_min": args.time_min or (15 if full else 5)}
-    if args.launcher == "local":
-        resolve_device(args.device)
-        if args.partition or args.gpus is not None or args.time_min:
-            print("note: --partition, --gpus and --time apply to --launcher slurm only", file=sys.stderr)
-    return run_sweep(names, parse_seeds(args.seeds), args.profile, args.device, launcher=args.launcher,
-                           jobs=args.jobs, work=args.out, timeout=args.timeout, rerun=args.rerun, slurm=slurm)

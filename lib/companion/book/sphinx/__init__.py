@@ -9,8 +9,9 @@ record of runs and the teacher's syllabus, and the hooks that finish every page.
 - `rebuilds`: which pages are read again when results change;
 - `records`: the result files they all read, and the table node they build.
 
-The tables are filled in when pages are written, after every chapter has executed (and so after each has
-recorded its claims); the syllabus is read from the chapters' sources when its page is read.
+The tables of runs are filled in when pages are written, after every chapter has executed (and so after each
+has recorded its claims); the syllabus is read from the chapters' sources and the registry when its page is
+read.
 """
 
 from __future__ import annotations

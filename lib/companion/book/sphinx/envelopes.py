@@ -8,11 +8,11 @@ from sphinx.util.docutils import SphinxDirective
 from companion.book.sphinx.records import (
     devices,
     envelope_files,
-    held,
     outcome,
     read_json,
     recorded_claims,
     seed_range,
+    seeds_held,
     table,
 )
 from companion.core.claims import fmt
@@ -122,8 +122,8 @@ def envelope_table(slug: str) -> list[nodes.Node]:
         if rec is not None and rec["mean"] is not None:
             sd = "–" if rec["sd"] is None else fmt(rec["sd"])  # one seed has no spread
             spread = f"{fmt(rec['mean'])} ± {sd} [{fmt(rec['min'])}, {fmt(rec['max'])}]"
-        rows.append([cid, outcome(single.get(cid)), held(by_id.get("quick", {}).get(cid)), spread,
-                     held(by_id.get("full", {}).get(cid))])
+        rows.append([cid, outcome(single.get(cid)), seeds_held(by_id.get("quick", {}).get(cid)), spread,
+                     seeds_held(by_id.get("full", {}).get(cid))])
     why = nodes.paragraph(text=(
         "One run shows that a claim can hold; a sweep over seeds shows how often it does. Each seed reruns the "
         "whole chapter with what it draws from its seed (data samples, initial weights, minibatch order) drawn "

@@ -33,7 +33,8 @@ def devices(envelope: dict) -> str:
     return ", ".join(sorted({r.get("device") or "?" for r in envelope.get("runs", {}).values()}))
 
 
-def held(claim: dict | None) -> str:
+def seeds_held(claim: dict | None) -> str:
+    """A claim's count of seeds where it held, "3 of 5" ("–" when the envelope does not have it)."""
     if claim is None:
         return "–"
     return f"{claim['holds']} of {claim['n']}"

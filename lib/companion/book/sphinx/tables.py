@@ -1,6 +1,7 @@
 """The tables of runs: claims (and each chapter's badge), committed full runs, the quick book's timings,
-GPU throughput and how the reference notebooks are compared. Each is a placeholder node filled in when the
-page is written, after every chapter has executed and recorded its claims."""
+GPU throughput and how the reference notebooks are compared. Each but the last is a placeholder node filled
+in when the page is written, after every chapter has executed and recorded its claims; the comparison table
+is built when the page is read, from committed files."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from companion.book.sphinx.records import claims_link, envelope_files, held, outcome, read_json, recorded_claims, table
+from companion.book.sphinx.records import (
+    claims_link,
+    envelope_files,
+    outcome,
+    read_json,
+    recorded_claims,
+    seeds_held,
+    table,
+)
 from companion.core import chapters
 from companion.core.claims import fmt
 from companion.core.envelope import envelope_path, seed_spec
@@ -27,6 +36,7 @@ class full_runs_node(nodes.General, nodes.Element):
 
 class ClaimsTable(SphinxDirective):
     def run(self) -> list[nodes.Node]:
+        self.env.note_dependency(str(chapters.registry_path()))  # the chapters' titles and order
         return [claims_table_node()]
 
 
@@ -70,7 +80,7 @@ def claims_table(app: Sphinx, docname: str) -> list[nodes.Node]:
         rows = []
         for cid in dict.fromkeys([*quick, *full]):
             rec = quick.get(cid) or full[cid]
-            held = " · ".join(f"{p} {held(c[cid])}" for p, c in seeds.items() if cid in c) or "–"
+            held = " · ".join(f"{p} {seeds_held(c[cid])}" for p, c in seeds.items() if cid in c) or "–"
             rows.append([claims_link(app, docname, chapter.slug, cid), f"{rec['statement']} ({rec['where']})",
                          f"{rec['op']} {fmt(rec['threshold'])}", outcome(quick.get(cid)), outcome(full.get(cid)),
                          held])
