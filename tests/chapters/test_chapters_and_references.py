@@ -65,6 +65,34 @@ def test_each_exercise_check_lives_in_its_chapters_module_and_answers_one_of_its
         assert f":label: {label}\n" in chapters.source(slug).read_text(), (label, slug)
 
 
+def claims_cell(slug: str) -> str:
+    """The source of a chapter's code cell tagged `claims`."""
+    cells = jupytext.read(chapters.source(slug), fmt="myst").cells
+    return next(c.source for c in cells if "claims" in c.metadata.get("tags", []))
+
+
+@pytest.mark.parametrize("entry", [c for c in chapters.planned() if c.abstract_claims], ids=lambda c: c.slug)
+def test_the_abstract_map_names_claims_the_chapter_declares(entry):
+    declared = set(re.findall(r'Claim\("([a-z0-9-]+)"', claims_cell(entry.slug)))
+    named = {cid for claim in entry.abstract_claims for cid in claim.tested_by}
+    assert named <= declared, f"not claims of {entry.slug}: {sorted(named - declared)}"
+    assert "```{abstract-claims}" in chapters.source(entry.slug).read_text()
+
+
+@pytest.mark.parametrize("slug", [c.slug for c in chapters.planned() if c.abstract_claims])
+def test_every_claim_of_a_mapped_chapter_has_a_kind(slug):
+    cell = claims_cell(slug)
+    kinds = re.findall(r'kind="(identity|empirical)"', cell)
+    assert len(kinds) == cell.count("Claim(") and kinds
+
+
+def test_an_abstract_claim_is_either_tested_or_says_why_not():
+    with pytest.raises(ValueError, match="either tested_by"):
+        chapters.AbstractClaim("a claim")
+    with pytest.raises(ValueError, match="either tested_by"):
+        chapters.AbstractClaim("a claim", tested_by=("x",), not_tested="no time")
+
+
 def test_introduction_names_all_ten_papers_by_abstract_number():
     intro = (ROOT / "book" / "intro.md").read_text()
     assert len(chapters.planned()) == 10

@@ -55,4 +55,16 @@ def test_table_lists_each_claim_with_its_verdict():
 def test_records_are_json_ready():
     out = json.loads(json.dumps(records([check(claim(), 0.25)])))
     assert out == [{"id": "c", "statement": "a statement", "where": "Sec. 1", "quantity": "a quantity",
-                    "op": "<=", "threshold": 1.0, "measured": 0.25, "passed": True}]
+                    "op": "<=", "threshold": 1.0, "kind": None, "measured": 0.25, "passed": True}]
+
+
+def test_a_claim_has_one_of_two_kinds_and_the_table_shows_them_once_any_has_one():
+    with pytest.raises(ValueError, match="kind must be 'identity' or 'empirical'"):
+        Claim("c", "s", "w", "q", "<=", 1.0, kind="measured")
+    plain = table([check(claim(), 0.25)])
+    assert "kind" not in plain.splitlines()[0]  # chapters that give no kind print as before
+    kinds = table([check(Claim("a", "s", "w", "q", "<=", 1.0, kind="identity"), 0.5),
+                   check(Claim("b", "s", "w", "q", ">=", 1.0, kind="empirical"), 0.5)])
+    assert kinds.splitlines()[0].split() == ["claim", "kind", "measured", "threshold", "outcome"]
+    assert kinds.splitlines()[2].split()[:2] == ["a", "identity"]
+    assert kinds.splitlines()[3].split()[1] == "empirical" and kinds.splitlines()[3].endswith("FAIL")

@@ -20,6 +20,21 @@ REGISTRY = "chapters.yml"  # in the book's sources: the one place a chapter is r
 
 
 @dataclass(frozen=True)
+class AbstractClaim:
+    """A main claim of the paper's abstract, and the chapter's claims that test it (their ids), or why none
+    does. `inference`: the chapter's own reading of the abstract, not the paper's words."""
+
+    claim: str
+    tested_by: tuple[str, ...] = ()
+    not_tested: str | None = None
+    inference: bool = False
+
+    def __post_init__(self) -> None:
+        if bool(self.tested_by) == bool(self.not_tested):
+            raise ValueError(f"abstract claim {self.claim!r}: give either tested_by (claim ids) or not_tested (why)")
+
+
+@dataclass(frozen=True)
 class Chapter:
     """One paper of the book, as `book/chapters.yml` registers it (that file's header says what each field is)."""
 
@@ -31,6 +46,7 @@ class Chapter:
     hours: float = 0.0
     prerequisites: str = ""
     key_figures: tuple[str, ...] = ()
+    abstract_claims: tuple[AbstractClaim, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,13 +66,19 @@ def registry_path() -> Path:
     return root / "book" / REGISTRY
 
 
+def _chapter(entry: dict[str, Any]) -> Chapter:
+    """One registry entry, its lists as tuples."""
+    claims = tuple(AbstractClaim(**{**c, "tested_by": tuple(c.get("tested_by", ()))})
+                   for c in entry.get("abstract_claims", ()))
+    return Chapter(**{**entry, "key_figures": tuple(entry.get("key_figures", ())), "abstract_claims": claims})
+
+
 @functools.cache
 def _registry() -> tuple[tuple[Chapter, ...], dict[str, tuple[Week, ...]]]:
     path = registry_path()
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     try:
-        entries = tuple(Chapter(**{**entry, "key_figures": tuple(entry.get("key_figures", ()))})
-                        for entry in data["chapters"])
+        entries = tuple(_chapter(entry) for entry in data["chapters"])
         courses = {name: tuple(Week(label, topic, tuple(slugs)) for label, topic, slugs in weeks)
                    for name, weeks in data.get("courses", {}).items()}
     except (KeyError, TypeError, ValueError) as err:

@@ -16,11 +16,16 @@ from companion.core.results import write_claims
 from companion.core.runtime import Run
 
 Comparison = Literal["<=", ">=", "=="]
+# identity: an exact mathematical or code fact that only a bug can break; empirical: a measured effect that
+# could have come out either way on this data.
+Kind = Literal["identity", "empirical"]
+KINDS = ("identity", "empirical")
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One checkable claim: `measured <op> threshold` must hold for it to pass."""
+    """One checkable claim: `measured <op> threshold` must hold for it to pass. Its `kind` says whether only
+    a bug could break it (`identity`) or the data could (`empirical`); None: not classified yet."""
 
     id: str
     statement: str
@@ -28,10 +33,13 @@ class Claim:
     quantity: str
     op: Comparison
     threshold: float
+    kind: Kind | None = None
 
     def __post_init__(self) -> None:
         if self.op not in ("<=", ">=", "=="):
             raise ValueError(f"claim {self.id}: op must be '<=', '>=' or '==', got {self.op!r}")
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind must be 'identity' or 'empirical', got {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -100,10 +108,12 @@ def fmt(x: float) -> str:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    """A plain-text table: claim, measured, threshold, outcome."""
-    rows = [("claim", "measured", "threshold", "outcome")]
-    rows += [(o.claim.id, fmt(o.measured), f"{o.claim.op} {fmt(o.claim.threshold)}", o.verdict) for o in outcomes]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    """A plain-text table: claim, its kind (once any claim has one), measured, threshold, outcome."""
+    kinds = any(o.claim.kind for o in outcomes)
+    rows = [("claim", *(("kind",) if kinds else ()), "measured", "threshold", "outcome")]
+    rows += [(o.claim.id, *((o.claim.kind or "-",) if kinds else ()), fmt(o.measured),
+              f"{o.claim.op} {fmt(o.claim.threshold)}", o.verdict) for o in outcomes]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -93,10 +93,10 @@ def aggregate_claims(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str
             seeds.append(seed)
             measured.append(float(rec["measured"]) if rec["measured"] is not None else math.nan)
             passed.append(bool(rec["passed"]))
-        out.append({"id": cid, "statement": first["statement"], "where": first["where"], "op": first["op"],
-                    "threshold": first["threshold"], "seeds": seeds, "measured": _json_floats(measured),
-                    "passed": passed,
-                    "holds": sum(passed), "n": len(seeds), **_stats(measured)})
+        out.append({"id": cid, "statement": first["statement"], "where": first["where"], "kind": first.get("kind"),
+                    "op": first["op"], "threshold": first["threshold"], "seeds": seeds,
+                    "measured": _json_floats(measured), "passed": passed, "holds": sum(passed), "n": len(seeds),
+                    **_stats(measured)})
     return out
 
 

@@ -1,6 +1,7 @@
 """The book's Sphinx extension (`companion.book.sphinx` in `_config.yml`): directives that render the
 record of runs and the teacher's syllabus, and the hooks that finish every page.
 
+- `abstracts`: each abstract's main claims against the chapter's checks, and the counts over the book;
 - `tables`: the claims table and each chapter's badge, committed full runs, timings, throughput, and how
   the reference notebooks are compared;
 - `envelopes`: a chapter's claims and key curves over seeds;
@@ -21,6 +22,7 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 
+from companion.book.sphinx import abstracts
 from companion.book.sphinx.courses import SyllabusChapters, SyllabusCourses
 from companion.book.sphinx.envelopes import ClaimsEnvelope, envelope_node, envelope_table
 from companion.book.sphinx.pages import provenance_notes, run_links, unique_scripts, write_notebooks
@@ -56,6 +58,7 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         badge = claims_badge(doctree, slug)
         if badge is not None and app.config.companion_notebooks:
             badge.parent.insert(badge.parent.index(badge) + 1, run_links(app, slug))
+    abstracts.fill(app, doctree)
     for node in list(doctree.findall(claims_table_node)):
         node.replace_self(claims_table(app, docname))
     for node in list(doctree.findall(envelope_node)):
@@ -84,6 +87,10 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_node(throughput_node)
     app.add_directive("claims-envelope", ClaimsEnvelope)
     app.add_node(envelope_node)
+    app.add_directive("abstract-claims", abstracts.AbstractClaims)
+    app.add_node(abstracts.abstract_claims_node)
+    app.add_directive("abstract-counts", abstracts.AbstractCounts)
+    app.add_node(abstracts.abstract_counts_node)
     app.add_directive("syllabus-chapters", SyllabusChapters)
     app.add_directive("syllabus-courses", SyllabusCourses)
     app.add_config_value("companion_repository", "", "html", [str])

@@ -122,7 +122,8 @@ def envelope_table(slug: str) -> list[nodes.Node]:
         if rec is not None and rec["mean"] is not None:
             sd = "–" if rec["sd"] is None else fmt(rec["sd"])  # one seed has no spread
             spread = f"{fmt(rec['mean'])} ± {sd} [{fmt(rec['min'])}, {fmt(rec['max'])}]"
-        rows.append([cid, outcome(single.get(cid)), seeds_held(by_id.get("quick", {}).get(cid)), spread,
+        kind = (single.get(cid) or rec or {}).get("kind") or "–"
+        rows.append([cid, kind, outcome(single.get(cid)), seeds_held(by_id.get("quick", {}).get(cid)), spread,
                      seeds_held(by_id.get("full", {}).get(cid))])
     why = nodes.paragraph(text=(
         "One run shows that a claim can hold; a sweep over seeds shows how often it does. Each seed reruns the "
@@ -131,6 +132,6 @@ def envelope_table(slug: str) -> list[nodes.Node]:
         "there is a figure above, it shows how far the key curves move from seed to seed."))
     intro = [envelope_intro(e) for e in envelopes.values()]
     summaries = [envelope_summary(e) for e in envelopes.values()]
-    header = ["claim", "this build (seed 0)", "holds, quick seeds", "measured: mean ± sd [range]",
+    header = ["claim", "kind", "this build (seed 0)", "holds, quick seeds", "measured: mean ± sd [range]",
               "holds, full seeds"]
-    return [why, *intro, *summaries, table(header, rows, [18, 14, 10, 26, 10])]
+    return [why, *intro, *summaries, table(header, rows, [17, 9, 13, 10, 24, 10])]

@@ -82,12 +82,12 @@ def claims_table(app: Sphinx, docname: str) -> list[nodes.Node]:
             rec = quick.get(cid) or full[cid]
             held = " · ".join(f"{p} {seeds_held(c[cid])}" for p, c in seeds.items() if cid in c) or "–"
             rows.append([claims_link(app, docname, chapter.slug, cid), f"{rec['statement']} ({rec['where']})",
-                         f"{rec['op']} {fmt(rec['threshold'])}", outcome(quick.get(cid)), outcome(full.get(cid)),
-                         held])
+                         rec.get("kind") or "–", f"{rec['op']} {fmt(rec['threshold'])}", outcome(quick.get(cid)),
+                         outcome(full.get(cid)), held])
         if rows:
             out.append(nodes.rubric(text=f"{chapter.title} (abstract {chapter.abstract})"))
-            out.append(table(["claim", "statement (in the paper)", "threshold", "quick", "full",
-                               "holds in seeds"], rows, [16, 36, 10, 13, 13, 12]))
+            out.append(table(["claim", "statement (in the paper)", "kind", "threshold", "quick", "full",
+                              "holds in seeds"], rows, [15, 33, 8, 10, 12, 12, 10]))
     return out or [nodes.paragraph(text="No chapter has recorded claims yet: build the book to run them.")]
 
 
