@@ -76,3 +76,15 @@ def test_claims_page_counts_the_seeds_where_each_claim_held():
         committed = envelope.load(slug, "quick", committed_results_root())
         for claim in (committed or {}).get("claims", []):
             assert f"quick {claim['holds']} of {claim['n']}" in page
+
+
+@built
+def test_claims_page_opens_with_the_abstracts_counts_and_mapped_chapters_show_their_map():
+    page = (HTML / "book" / "claims.html").read_text()
+    assert page.index("tested empirically") < page.index("holds in seeds")  # the counts come first
+    assert "all mapped chapters" in page
+    for entry in chapters.planned():
+        if entry.abstract_claims:
+            chapter = (HTML / "book" / f"{entry.slug}.html").read_text()
+            assert "main claim of the abstract" in chapter
+            assert all(claim.claim.split()[-1] in chapter for claim in entry.abstract_claims)

@@ -66,6 +66,12 @@ def test_train_classifier_rejects_a_non_positive_learning_rate():
         train_classifier(mlp((6, 2)), x, y, lr=0.0, weight_decay=0.0, batch_size=8, epochs=1)
 
 
+def test_training_that_diverges_says_so_instead_of_failing_inside_an_svd():
+    x, y = toy_data(8)
+    with pytest.raises(FloatingPointError, match="training diverged.*lower learning rate"):
+        train_classifier(mlp((6, 2)), x * 1e30, y, lr=1e30, weight_decay=0.0, batch_size=8, epochs=2)
+
+
 def test_train_classifier_rejects_a_batch_larger_than_the_data():
     x, y = toy_data(8)
     with pytest.raises(ValueError, match="batch_size"):

@@ -119,7 +119,11 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, lr: 
         log["log_epochs"].append(epoch)
         log["loss"].append(loss)
         log["accuracy"].append(acc)
-        log["ranks"].append([numerical_rank(W, tol) for W in weight_matrices(model)])
+        weights = weight_matrices(model)
+        if not all(torch.isfinite(W).all() for W in weights):
+            raise FloatingPointError(f"training diverged: the weights are not finite after epoch {epoch} (lr {lr}, "
+                                     f"weight decay {weight_decay}, momentum {momentum}); try a lower learning rate")
+        log["ranks"].append([numerical_rank(W, tol) for W in weights])
 
     record(0)
     if on_epoch is not None:
