@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from companion.core import chapters
+from companion.core.claims import claims_source
 from companion.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,15 +66,9 @@ def test_each_exercise_check_lives_in_its_chapters_module_and_answers_one_of_its
         assert f":label: {label}\n" in chapters.source(slug).read_text(), (label, slug)
 
 
-def claims_cell(slug: str) -> str:
-    """The source of a chapter's code cell tagged `claims`."""
-    cells = jupytext.read(chapters.source(slug), fmt="myst").cells
-    return next(c.source for c in cells if "claims" in c.metadata.get("tags", []))
-
-
 @pytest.mark.parametrize("entry", [c for c in chapters.planned() if c.abstract_claims], ids=lambda c: c.slug)
 def test_the_abstract_map_names_claims_the_chapter_declares(entry):
-    declared = set(re.findall(r'Claim\("([a-z0-9-]+)"', claims_cell(entry.slug)))
+    declared = set(re.findall(r'Claim\("([a-z0-9-]+)"', claims_source(chapters.source(entry.slug))))
     named = {cid for claim in entry.abstract_claims for cid in claim.tested_by}
     assert named <= declared, f"not claims of {entry.slug}: {sorted(named - declared)}"
     assert "```{abstract-claims}" in chapters.source(entry.slug).read_text()
@@ -81,7 +76,7 @@ def test_the_abstract_map_names_claims_the_chapter_declares(entry):
 
 @pytest.mark.parametrize("slug", [c.slug for c in chapters.planned() if c.abstract_claims])
 def test_every_claim_of_a_mapped_chapter_has_a_kind(slug):
-    cell = claims_cell(slug)
+    cell = claims_source(chapters.source(slug))
     kinds = re.findall(r'kind="(identity|empirical)"', cell)
     assert len(kinds) == cell.count("Claim(") and kinds
 

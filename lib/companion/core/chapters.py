@@ -58,12 +58,17 @@ class Week:
     chapters: tuple[str, ...]
 
 
-def registry_path() -> Path:
-    """The registry file, `book/chapters.yml` in the checkout (pages built from it depend on it)."""
+def _checkout_book(what: str) -> Path:
+    """The checkout's `book/` folder; outside a checkout, a ConfigError saying that `what` needs one."""
     root = project_root()
     if root is None:
-        raise ConfigError("the chapter registry is in a checkout of the book (book/chapters.yml); none is here")
-    return root / "book" / REGISTRY
+        raise ConfigError(f"{what} in a checkout of the book (with _toc.yml); none is here")
+    return root / "book"
+
+
+def registry_path() -> Path:
+    """The registry file, `book/chapters.yml` in the checkout (pages built from it depend on it)."""
+    return _checkout_book(f"the chapter registry is book/{REGISTRY},") / REGISTRY
 
 
 def _chapter(entry: dict[str, Any]) -> Chapter:
@@ -112,12 +117,7 @@ def book_dir() -> Path:
     """The folder of the chapter sources: `$COMPANION_BOOK_DIR` when set (a copy of the sources, or the tests'
     small chapters, which child processes such as a sweep's jobs must find too), else the checkout's `book/`."""
     override = os.environ.get("COMPANION_BOOK_DIR")
-    if override:
-        return Path(override)
-    root = project_root()
-    if root is None:
-        raise ConfigError("the book's sources are not here: run this from a checkout of the book (with _toc.yml)")
-    return root / "book"
+    return Path(override) if override else _checkout_book("the book's sources are")
 
 
 def is_notebook(path: Path) -> bool:

@@ -61,18 +61,23 @@ class Outcome:
         return "PASS" if self.passed else "FAIL"
 
 
-def declared(source: Path, **names: Any) -> list[Claim]:
-    """The claims a chapter declares: run its code cell tagged `claims` with `names` defined, return `claims`.
-
-    Tests use this to check the chapter's own thresholds, so a test and its chapter cannot drift apart.
-    """
+def claims_source(source: Path) -> str:
+    """The code of a chapter's one cell tagged `claims`, where it declares its claims."""
     import jupytext
 
     cells = [c for c in jupytext.read(source, fmt="myst").cells if "claims" in c.metadata.get("tags", [])]
     if len(cells) != 1:
         raise ValueError(f"{source} must have exactly one code cell tagged 'claims', found {len(cells)}")
+    return cells[0].source
+
+
+def declared(source: Path, **names: Any) -> list[Claim]:
+    """The claims a chapter declares: run its code cell tagged `claims` with `names` defined, return `claims`.
+
+    Tests use this to check the chapter's own thresholds, so a test and its chapter cannot drift apart.
+    """
     namespace: dict[str, Any] = {"Claim": Claim, **names}
-    exec(cells[0].source, namespace)
+    exec(claims_source(source), namespace)
     return namespace["claims"]
 
 
